@@ -1,0 +1,190 @@
+// Builds the whole gateway from its configuration: database, media store,
+// providers, job service, poller, GraphQL over HTTP (with GraphiQL and SSE)
+// and graphql-ws on the same path. `start()` listens, `stop()` shuts down
+// gracefully: stop taking work, hand leases back, close sockets and the database.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { createYoga } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { ExecutionArgs } from 'graphql';
+import type { Config } from './config.js';
+import { openDatabase, type DatabaseHandle } from './db/client.js';
+import type { Context } from './graphql/builder.js';
+import { buildSchema } from './graphql/schema.js';
+import { serveMedia } from './http/media-route.js';
+import { InProcessJobEventBus, type JobEventBus } from './jobs/job-events.js';
+import { JobStore } from './jobs/job-store.js';
+import { Poller } from './jobs/poller.js';
+import { VideoJobService } from './jobs/video-job-service.js';
+import { createLogger, type Logger } from './logger.js';
+import type { FetchFn } from './media/fetch-media.js';
+import { FileMediaStore, type MediaStore } from './media/store.js';
+import { LocalVideoProvider } from './providers/local/local-video-provider.js';
+import { ProviderRegistry } from './providers/registry.js';
+
+export interface AppOverrides {
+  logger?: Logger;
+  events?: JobEventBus;
+  fetch?: FetchFn;
+  /** Stable poller identity (tests). */
+  pollerOwner?: string;
+  /** Skip starting the poller (tests that drive it by hand). */
+  startPoller?: boolean;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly jobs: JobStore;
+  readonly videoJobs: VideoJobService;
+  readonly poller: Poller;
+  readonly media: MediaStore;
+  readonly logger: Logger;
+  /** http://host:port once started. */
+  url(): string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
+  const logger = overrides.logger ?? createLogger(config.LOG_LEVEL);
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir });
+  const jobs = new JobStore(database.db);
+  if (database.exclusive) {
+    // No other process can hold a lease on this database: whatever a crashed
+    // process held is free now, not after its lease runs out.
+    const released = await jobs.releaseAllLeases();
+    if (released > 0) logger.info({ released }, 'took over jobs left by an earlier process');
+  }
+  const events = overrides.events ?? new InProcessJobEventBus();
+  const media = new FileMediaStore(path.join(config.dataDir, 'media'));
+  const providers = new ProviderRegistry().registerVideo(
+    new LocalVideoProvider({ store: media, maxConcurrentRenders: config.LOCAL_MAX_RENDERS, logger }),
+  );
+
+  let poller: Poller | undefined;
+  const videoJobs = new VideoJobService({
+    store: jobs,
+    events,
+    providers,
+    media,
+    logger,
+    maxMediaBytes: config.MAX_MEDIA_BYTES,
+    sourceFetchTimeoutMs: config.SOURCE_FETCH_TIMEOUT_MS,
+    fetch: overrides.fetch,
+    onJobDue: () => poller?.wake(),
+  });
+  poller = new Poller({
+    store: jobs,
+    advancer: videoJobs,
+    logger,
+    leaseMs: config.LEASE_MS,
+    concurrency: config.POLLER_BATCH_SIZE,
+    owner: overrides.pollerOwner,
+  });
+
+  let listeningUrl = '';
+  const publicBaseUrl = () => (config.PUBLIC_URL ?? listeningUrl).replace(/\/$/, '');
+  const context: Context = { jobs, videoJobs, events, publicBaseUrl };
+
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+    schema: buildSchema(),
+    context: () => context,
+    graphiql: { subscriptionsProtocol: 'WS' },
+    logging: {
+      debug: (...args) => logger.debug(args.length > 1 ? { args } : {}, String(args[0])),
+      info: (...args) => logger.info(args.length > 1 ? { args } : {}, String(args[0])),
+      warn: (...args) => logger.warn(args.length > 1 ? { args } : {}, String(args[0])),
+      error: (...args) => logger.error(args.length > 1 ? { args } : {}, String(args[0])),
+    },
+  });
+
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    if (url.startsWith('/media/')) {
+      serveMedia(req, res, media);
+      return;
+    }
+    if (url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    void yoga.handle(req, res, { req, res });
+  });
+
+  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const wsCleanup = useServer(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoots).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoots).subscribe(args),
+      onSubscribe: async (wsContext, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          ...wsContext,
+          req: wsContext.extra.request,
+          socket: wsContext.extra.socket,
+          params,
+        });
+        const document = enveloped.parse(params.query);
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  let started = false;
+  return {
+    config,
+    database,
+    jobs,
+    videoJobs,
+    poller,
+    media,
+    logger,
+    url: () => listeningUrl,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      listeningUrl = `http://${host}:${address.port}`;
+      started = true;
+      if (overrides.startPoller !== false) poller.start();
+    },
+    async stop() {
+      await poller.stop();
+      await providers.close();
+      if (started) {
+        await wsCleanup.dispose();
+        wsServer.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+      await database.close();
+    },
+  };
+}
+
+type OperationResult = ReturnType<NonNullable<Parameters<typeof useServer>[0]['execute']>>;
+
+interface EnvelopedRoots {
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
+}

@@ -1,0 +1,81 @@
+// The tables. The jobs table is the one source of truth for work in flight:
+// the poller claims from it with leases, and there is no second queue.
+
+import { sql } from 'drizzle-orm';
+import {
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import type { JobErrorInfo, JobOperation, JobOutputInfo, JobStatus, Modality } from '../domain.js';
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: uuid('id').primaryKey(),
+    modality: text('modality').$type<Modality>().notNull(),
+    operation: text('operation').$type<JobOperation>().notNull(),
+    status: text('status').$type<JobStatus>().notNull(),
+    progress: doublePrecision('progress'),
+    prompt: text('prompt'),
+    /** The normalised request, as the job service validated it. */
+    input: jsonb('input').$type<Record<string, unknown>>().notNull(),
+    output: jsonb('output').$type<JobOutputInfo>(),
+    error: jsonb('error').$type<JobErrorInfo>(),
+    /** A note from the provider for people (e.g. throttled); cleared on the next change. */
+    message: text('message'),
+    provider: text('provider'),
+    model: text('model'),
+    providerJobId: text('provider_job_id'),
+    idempotencyKey: text('idempotency_key').unique(),
+    inputHash: text('input_hash').notNull(),
+    costUsd: doublePrecision('cost_usd'),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    /** Polls of the current attempt, for the back-off of the poll interval. */
+    pollCount: integer('poll_count').notNull().default(0),
+    nextPollAt: timestamptz('next_poll_at'),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: timestamptz('lease_until'),
+    createdAt: timestamptz('created_at').notNull().default(sql`now()`),
+    updatedAt: timestamptz('updated_at').notNull().default(sql`now()`),
+    completedAt: timestamptz('completed_at'),
+  },
+  (table) => [
+    index('jobs_due_idx').on(table.status, table.nextPollAt),
+    index('jobs_created_idx').on(table.createdAt),
+  ],
+);
+
+export const jobAttempts = pgTable(
+  'job_attempts',
+  {
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobs.id, { onDelete: 'cascade' }),
+    n: integer('n').notNull(),
+    provider: text('provider').notNull(),
+    model: text('model'),
+    /** Null until the provider accepted the work. */
+    providerJobId: text('provider_job_id'),
+    status: text('status').$type<JobStatus>().notNull(),
+    error: jsonb('error').$type<JobErrorInfo>(),
+    costUsd: doublePrecision('cost_usd'),
+    startedAt: timestamptz('started_at').notNull().default(sql`now()`),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (table) => [primaryKey({ columns: [table.jobId, table.n] })],
+);
+
+export type JobRow = typeof jobs.$inferSelect;
+export type NewJobRow = typeof jobs.$inferInsert;
+export type JobAttemptRow = typeof jobAttempts.$inferSelect;
+
+export const schema = { jobs, jobAttempts };

@@ -1,0 +1,47 @@
+// Expected failures are data: each has a stable code and becomes a member of
+// the JobResult union (or another result union) in the schema. Anything else
+// thrown is a bug and surfaces as a GraphQL error.
+
+export abstract class GatewayError extends Error {
+  abstract readonly code: string;
+}
+
+export class ValidationError extends GatewayError {
+  readonly code = 'VALIDATION';
+  constructor(
+    message: string,
+    /** Path of the offending input field, e.g. input.durationSeconds. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  readonly code = 'NOT_FOUND';
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class NoProviderError extends GatewayError {
+  readonly code = 'NO_PROVIDER';
+  constructor(
+    message: string,
+    /** Environment variables that would register a provider able to serve the request. */
+    readonly enablingKeys: string[] = [],
+  ) {
+    super(message);
+    this.name = 'NoProviderError';
+  }
+}
+
+export class ConflictError extends GatewayError {
+  readonly code = 'CONFLICT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

@@ -1,0 +1,550 @@
+// The life of a video job: created (committed before any provider is
+// called), submitted to a provider by the poller, polled until terminal, its
+// output copied into the media store and measured. Every change is written
+// first, then published.
+
+import { uuidv7 } from 'uuidv7';
+import type { JobAttemptRow, JobRow } from '../db/schema.js';
+import { isTerminal, type JobErrorInfo, type JobOutputInfo, type JobStatus } from '../domain.js';
+import { ConflictError, NoProviderError, NotFoundError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { probeMedia } from '../media/ffmpeg.js';
+import { fetchMediaToStore, MediaFetchError, type FetchFn } from '../media/fetch-media.js';
+import { mediaKey, type MediaStore } from '../media/store.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import {
+  ProviderError,
+  type EditVideoRequest,
+  type ExtendVideoRequest,
+  type GenerateVideoRequest,
+  type PollResult,
+  type ProducedMedia,
+  type Support,
+  type VideoProvider,
+  type VideoSource,
+} from '../providers/types.js';
+import type { JobEventBus } from './job-events.js';
+import type { JobRecord, JobStore } from './job-store.js';
+import { inputHash, isJobId, type VideoSourceRef, type VideoSpec } from './video-requests.js';
+
+export interface VideoJobServiceOptions {
+  store: JobStore;
+  events: JobEventBus;
+  providers: ProviderRegistry;
+  media: MediaStore;
+  logger: Logger;
+  maxMediaBytes: number;
+  sourceFetchTimeoutMs: number;
+  /** How long an attempt may stay in flight before it is failed as overdue. */
+  attemptDeadlineMs?: number;
+  fetch?: FetchFn;
+  /** Called when a job becomes due, so the poller picks it up at once. */
+  onJobDue?: () => void;
+}
+
+/** Poll interval: frequent at first, backing off toward a cap for long jobs. */
+export function pollInterval(provider: VideoProvider | undefined, pollCount: number, hintMs?: number): number {
+  if (provider?.runsInProcess) return 250;
+  const backoff = Math.min(15_000, 1000 * 1.5 ** pollCount);
+  return hintMs === undefined ? backoff : Math.min(15_000, Math.max(500, hintMs));
+}
+
+const SOURCE_ACCEPT = ['video/'];
+
+export class VideoJobService {
+  private readonly attemptDeadlineMs: number;
+
+  constructor(private readonly options: VideoJobServiceOptions) {
+    this.attemptDeadlineMs = options.attemptDeadlineMs ?? 2 * 60 * 60 * 1000;
+  }
+
+  private get store() {
+    return this.options.store;
+  }
+
+  /**
+   * Validates what can be known at once (the source job, whether any provider
+   * can serve the request), then commits the job, QUEUED and due now.
+   */
+  async create(spec: VideoSpec, idempotencyKey?: string | null): Promise<JobRecord> {
+    if (spec.operation !== 'GENERATE') await this.checkSource(spec.source);
+    await this.assertServable(spec);
+    const outcome = await this.store.insert({
+      id: uuidv7(),
+      modality: 'VIDEO',
+      operation: spec.operation,
+      status: 'QUEUED',
+      prompt: spec.prompt ?? null,
+      input: spec as unknown as Record<string, unknown>,
+      inputHash: inputHash(spec),
+      idempotencyKey: idempotencyKey ?? null,
+      nextPollAt: new Date(),
+    });
+    switch (outcome.kind) {
+      case 'conflict':
+        throw new ConflictError(
+          `idempotencyKey "${idempotencyKey}" was used for another request (job ${outcome.job.id})`,
+        );
+      case 'existing':
+        return this.record(outcome.job);
+      case 'created': {
+        const record = await this.publish(outcome.job);
+        this.options.onJobDue?.();
+        return record;
+      }
+    }
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    for (;;) {
+      const job = isJobId(id) ? await this.store.get(id) : null;
+      if (!job) throw new NotFoundError(`no job with id ${id}`);
+      if (isTerminal(job.status)) throw new ConflictError(`job ${id} is already ${job.status} and cannot be canceled`);
+      const canceled = await this.store.transition(job.id, job.status, 'CANCELED');
+      if (!canceled) continue; // it changed under us: look again
+      if (canceled.attemptCount > 0) await this.store.finishAttempt(job.id, canceled.attemptCount, { status: 'CANCELED' });
+      if (job.provider && job.providerJobId) {
+        const provider = this.options.providers.video(job.provider);
+        await provider?.cancel(job.providerJobId).catch((error: unknown) => {
+          this.options.logger.warn({ jobId: id, err: error }, 'provider cancel failed');
+        });
+      }
+      return this.publish(canceled);
+    }
+  }
+
+  /**
+   * One step for a job the poller claimed: submit it if no provider holds it,
+   * otherwise poll its provider and record what changed.
+   */
+  async advance(job: JobRow, owner: string): Promise<void> {
+    const provider = job.provider ? this.options.providers.video(job.provider) : undefined;
+    if (job.providerJobId && provider) {
+      await this.pollOnce(job, provider, owner);
+      return;
+    }
+    if (job.attemptCount > 0 && !job.providerJobId) {
+      // A submission that never recorded the provider's answer (a crash in
+      // between). In-process work is free to start again; a cloud provider may
+      // have accepted it, and submitting again could pay twice.
+      const lastProvider = job.provider ? this.options.providers.video(job.provider) : undefined;
+      if (!lastProvider?.runsInProcess) {
+        await this.fail(job, {
+          code: 'PROVIDER_ERROR',
+          message: 'the submission to the provider was interrupted and its outcome is unknown; not resubmitted',
+          retryable: false,
+        });
+        return;
+      }
+      await this.store.finishAttempt(job.id, job.attemptCount, {
+        status: 'FAILED',
+        error: { code: 'INTERNAL', message: 'interrupted by a restart', retryable: true },
+      });
+    }
+    await this.submit(job, owner);
+  }
+
+  private async submit(job: JobRow, owner: string): Promise<void> {
+    const spec = job.input as unknown as VideoSpec;
+    let chosen: { provider: VideoProvider; start: () => Promise<import('../providers/types.js').SubmitResult> };
+    try {
+      chosen = await this.choose(job, spec);
+    } catch (error) {
+      if (error instanceof NoProviderError) {
+        await this.fail(job, { code: 'NO_PROVIDER', message: error.message, retryable: false });
+        return;
+      }
+      if (error instanceof MediaFetchError) {
+        await this.fail(job, { code: 'VALIDATION', message: error.message, retryable: false });
+        return;
+      }
+      throw error;
+    }
+    const n = job.attemptCount + 1;
+    const { provider } = chosen;
+    await this.store.insertAttempt({ jobId: job.id, n, provider: provider.name, status: 'QUEUED' });
+    const claimed = await this.store.update(
+      job.id,
+      { status: 'QUEUED', leaseOwner: owner },
+      { attemptCount: n, provider: provider.name, model: null, providerJobId: null, progress: null, pollCount: 0 },
+    );
+    if (!claimed) {
+      await this.store.finishAttempt(job.id, n, { status: 'CANCELED' });
+      return; // canceled while we prepared
+    }
+    let submitted;
+    try {
+      submitted = await chosen.start();
+    } catch (error) {
+      const info = error instanceof ProviderError ? error.info : internalError(error);
+      await this.store.finishAttempt(job.id, n, { status: 'FAILED', error: info });
+      await this.fail(claimed, info);
+      return;
+    }
+    await this.store.updateAttempt(job.id, n, {
+      providerJobId: submitted.providerJobId,
+      model: submitted.model ?? null,
+      status: submitted.status,
+    });
+    const patch = {
+      providerJobId: submitted.providerJobId,
+      model: submitted.model ?? null,
+      nextPollAt: new Date(Date.now() + pollInterval(provider, 0)),
+      ...(provider.runsInProcess ? {} : { leaseOwner: null, leaseUntil: null }),
+    };
+    const updated =
+      submitted.status === 'RUNNING'
+        ? await this.store.transition(job.id, 'QUEUED', 'RUNNING', { ...patch, progress: 0 })
+        : await this.store.update(job.id, { status: 'QUEUED', leaseOwner: owner }, patch);
+    if (!updated) {
+      // Canceled while the provider accepted: stop the work we just started.
+      await provider.cancel(submitted.providerJobId).catch(() => {});
+      await this.store.finishAttempt(job.id, n, { status: 'CANCELED' });
+      return;
+    }
+    await this.publish(updated);
+  }
+
+  private async pollOnce(job: JobRow, provider: VideoProvider, owner: string): Promise<void> {
+    let result: PollResult;
+    try {
+      result = await provider.poll(job.providerJobId!);
+    } catch (error) {
+      // The provider could not be asked (network, 5xx): ask again later.
+      this.options.logger.warn({ jobId: job.id, provider: provider.name, err: error }, 'poll failed');
+      await this.store.update(
+        job.id,
+        { status: job.status, leaseOwner: owner },
+        {
+          pollCount: job.pollCount + 1,
+          nextPollAt: new Date(Date.now() + pollInterval(provider, job.pollCount + 1)),
+          ...(provider.runsInProcess ? {} : { leaseOwner: null, leaseUntil: null }),
+        },
+      );
+      return;
+    }
+    if (result.kind === 'lost') {
+      await this.restartLost(job, provider, owner);
+      return;
+    }
+    const attemptStarted = await this.attemptStartedAt(job);
+    if (!isTerminal(result.status) && attemptStarted && Date.now() - attemptStarted.getTime() > this.attemptDeadlineMs) {
+      await provider.cancel(job.providerJobId!).catch(() => {});
+      await this.finish(job, 'FAILED', {
+        error: {
+          code: 'PROVIDER_UNAVAILABLE',
+          message: `the provider did not finish within ${Math.round(this.attemptDeadlineMs / 1000)} s`,
+          retryable: true,
+        },
+      });
+      return;
+    }
+    switch (result.status) {
+      case 'QUEUED':
+      case 'RUNNING':
+        await this.recordProgress(job, provider, owner, result);
+        return;
+      case 'SUCCEEDED':
+        await this.succeed(job, provider, result.output?.media ?? [], result.costUsd);
+        return;
+      case 'FAILED':
+        await this.finish(job, 'FAILED', {
+          error: result.error ?? { code: 'PROVIDER_ERROR', message: 'the provider failed the job', retryable: false },
+          costUsd: result.costUsd,
+        });
+        return;
+      case 'CANCELED':
+        await this.finish(job, 'CANCELED', { costUsd: result.costUsd });
+        return;
+    }
+  }
+
+  private async recordProgress(
+    job: JobRow,
+    provider: VideoProvider,
+    owner: string,
+    result: Extract<PollResult, { kind: 'status' }>,
+  ): Promise<void> {
+    const progress =
+      result.progress === null ? job.progress : Math.max(job.progress ?? 0, Math.min(1, Math.max(0, result.progress)));
+    const schedule = {
+      pollCount: job.pollCount + 1,
+      nextPollAt: new Date(Date.now() + pollInterval(provider, job.pollCount + 1, result.nextPollMs)),
+      ...(provider.runsInProcess ? {} : { leaseOwner: null, leaseUntil: null }),
+    };
+    const changed = progress !== job.progress || (result.message ?? null) !== job.message;
+    let updated: JobRow | null;
+    if (job.status === 'QUEUED' && result.status === 'RUNNING') {
+      updated = await this.store.transition(job.id, 'QUEUED', 'RUNNING', {
+        ...schedule,
+        progress: progress ?? 0,
+        message: result.message ?? null,
+      });
+      if (updated) await this.store.updateAttempt(job.id, job.attemptCount, { status: 'RUNNING' });
+    } else {
+      updated = await this.store.update(
+        job.id,
+        { status: job.status, leaseOwner: owner },
+        { ...schedule, progress, message: result.message ?? null },
+      );
+    }
+    if (!updated) {
+      await this.stopIfCanceled(job, provider);
+      return;
+    }
+    if (changed || updated.status !== job.status) await this.publish(updated);
+  }
+
+  /** The job was canceled elsewhere (another instance) while this process worked on it. */
+  private async stopIfCanceled(job: JobRow, provider: VideoProvider): Promise<void> {
+    const current = await this.store.get(job.id);
+    if (current?.status === 'CANCELED' && job.providerJobId) await provider.cancel(job.providerJobId).catch(() => {});
+  }
+
+  /** In-process work lost in a crash starts again from scratch as a new attempt. */
+  private async restartLost(job: JobRow, provider: VideoProvider, owner: string): Promise<void> {
+    if (!provider.runsInProcess) {
+      await this.finish(job, 'FAILED', {
+        error: { code: 'PROVIDER_ERROR', message: `${provider.name} has no record of the job`, retryable: true },
+      });
+      return;
+    }
+    await this.store.finishAttempt(job.id, job.attemptCount, {
+      status: 'FAILED',
+      error: { code: 'INTERNAL', message: 'interrupted by a restart; started again', retryable: true },
+    });
+    const requeued =
+      job.status === 'RUNNING'
+        ? await this.store.transition(job.id, 'RUNNING', 'QUEUED', { providerJobId: null, progress: null }, { newAttempt: true })
+        : await this.store.update(job.id, { status: 'QUEUED', leaseOwner: owner }, { providerJobId: null, progress: null });
+    if (!requeued) return;
+    await this.publish(requeued);
+    await this.submit(requeued, owner);
+  }
+
+  private async succeed(job: JobRow, provider: VideoProvider, media: ProducedMedia[], costUsd?: number): Promise<void> {
+    let output: JobOutputInfo;
+    try {
+      output = await this.storeOutputs(job, media);
+    } catch (error) {
+      const retryable = error instanceof MediaFetchError ? error.retryable : false;
+      await this.finish(job, 'FAILED', {
+        error: { code: 'PROVIDER_ERROR', message: `could not store the output: ${(error as Error).message}`, retryable },
+        costUsd,
+      });
+      return;
+    }
+    if (job.status === 'QUEUED') {
+      const running = await this.store.transition(job.id, 'QUEUED', 'RUNNING', { progress: 0 });
+      if (!running) return this.stopIfCanceled(job, provider);
+      await this.publish(running);
+      job = running;
+    }
+    await this.finish(job, 'SUCCEEDED', { output, costUsd, progress: 1 });
+  }
+
+  /** Copies remote outputs into the store and measures every file with ffprobe. */
+  private async storeOutputs(job: JobRow, media: ProducedMedia[]): Promise<JobOutputInfo> {
+    if (media.length === 0) throw new Error('the provider reported success without an output');
+    const keys: string[] = [];
+    for (const [index, item] of media.entries()) {
+      if (item.kind === 'stored') {
+        keys.push(item.key);
+        continue;
+      }
+      const key = mediaKey(job.id, `output-${job.attemptCount}-${index}.mp4`);
+      await fetchMediaToStore(item.url, this.options.media, key, {
+        maxBytes: this.options.maxMediaBytes,
+        timeoutMs: this.options.sourceFetchTimeoutMs,
+        accept: SOURCE_ACCEPT,
+        fetch: this.options.fetch,
+      });
+      keys.push(key);
+    }
+    const probe = await probeMedia(this.options.media.pathOf(keys[0]!));
+    return {
+      mediaKeys: keys,
+      mimeType: probe.mimeType,
+      durationSeconds: probe.durationSeconds,
+      width: probe.width,
+      height: probe.height,
+      bytes: probe.bytes,
+    };
+  }
+
+  private async finish(
+    job: JobRow,
+    status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELED'>,
+    outcome: { output?: JobOutputInfo; error?: JobErrorInfo; costUsd?: number; progress?: number },
+  ): Promise<void> {
+    await this.store.finishAttempt(job.id, job.attemptCount, {
+      status,
+      error: outcome.error ?? null,
+      costUsd: outcome.costUsd ?? null,
+    });
+    const attempts = await this.store.attempts(job.id);
+    const costs = attempts.map((a) => a.costUsd).filter((c): c is number => c !== null);
+    const finished = await this.store.transition(job.id, job.status, status, {
+      output: outcome.output ?? null,
+      error: outcome.error ?? null,
+      costUsd: costs.length ? costs.reduce((a, b) => a + b, 0) : null,
+      ...(outcome.progress !== undefined ? { progress: outcome.progress } : {}),
+    });
+    if (finished) await this.publish({ ...finished }, attempts);
+  }
+
+  private async fail(job: JobRow, error: JobErrorInfo): Promise<void> {
+    if (job.attemptCount > 0) await this.store.finishAttempt(job.id, job.attemptCount, { status: 'FAILED', error });
+    const failed = await this.store.transition(job.id, job.status, 'FAILED', { error });
+    if (failed) await this.publish(failed);
+  }
+
+  private async attemptStartedAt(job: JobRow): Promise<Date | null> {
+    if (job.attemptCount === 0) return null;
+    const attempts = await this.store.attempts(job.id);
+    return attempts.find((a) => a.n === job.attemptCount)?.startedAt ?? null;
+  }
+
+  /** Picks the first registered provider that can serve the request, preparing its source first. */
+  private async choose(
+    job: JobRow,
+    spec: VideoSpec,
+  ): Promise<{ provider: VideoProvider; start: () => Promise<import('../providers/types.js').SubmitResult> }> {
+    const context = { jobId: job.id, attempt: job.attemptCount + 1 };
+    const reasons: string[] = [];
+    const candidates = this.options.providers.allVideo();
+    switch (spec.operation) {
+      case 'GENERATE': {
+        const request: GenerateVideoRequest = { ...spec };
+        for (const provider of candidates) {
+          const support = provider.supportsGenerate(request);
+          if (support.ok) return { provider, start: () => provider.generate(context, request) };
+          reasons.push(`${provider.name}: ${support.reason}`);
+        }
+        break;
+      }
+      case 'EDIT': {
+        const request: EditVideoRequest = { prompt: spec.prompt, source: await this.resolveSource(job, spec.source) };
+        for (const provider of candidates) {
+          const support = provider.supportsEdit(request);
+          if (support.ok) return { provider, start: () => provider.edit(context, request) };
+          reasons.push(`${provider.name}: ${support.reason}`);
+        }
+        break;
+      }
+      case 'EXTEND': {
+        const source = await this.resolveSource(job, spec.source);
+        const request: ExtendVideoRequest = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt };
+        for (const provider of candidates) {
+          const support = provider.supportsExtend(request);
+          if (support.ok) return { provider, start: () => provider.extend(context, request) };
+          reasons.push(`${provider.name}: ${support.reason}`);
+        }
+        break;
+      }
+    }
+    throw new NoProviderError(noProviderMessage(reasons));
+  }
+
+  /** Refuses at once a request that no registered provider could serve. */
+  private async assertServable(spec: VideoSpec): Promise<void> {
+    const candidates = this.options.providers.allVideo();
+    const reasons: string[] = [];
+    const check = (support: Support, name: string) => {
+      if (!support.ok) reasons.push(`${name}: ${support.reason}`);
+      return support.ok;
+    };
+    switch (spec.operation) {
+      case 'GENERATE':
+        if (candidates.some((p) => check(p.supportsGenerate({ ...spec }), p.name))) return;
+        break;
+      case 'EDIT': {
+        const source = await this.sourceForCheck(spec.source);
+        if (candidates.some((p) => check(p.supportsEdit({ prompt: spec.prompt, source }), p.name))) return;
+        break;
+      }
+      case 'EXTEND': {
+        const source = await this.sourceForCheck(spec.source);
+        const request = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt };
+        if (candidates.some((p) => check(p.supportsExtend(request), p.name))) return;
+        break;
+      }
+    }
+    throw new NoProviderError(noProviderMessage(reasons));
+  }
+
+  private async checkSource(ref: VideoSourceRef): Promise<void> {
+    if (ref.kind === 'job') await this.sourceJob(ref.jobId);
+  }
+
+  private async sourceJob(jobId: string): Promise<{ key: string; output: JobOutputInfo }> {
+    const source = isJobId(jobId) ? await this.store.get(jobId) : null;
+    const key = source?.output?.mediaKeys?.[0];
+    if (!source || source.modality !== 'VIDEO' || source.status !== 'SUCCEEDED' || !key) {
+      throw new NotFoundError(`source job ${jobId} is not a finished video job`);
+    }
+    return { key, output: source.output! };
+  }
+
+  /**
+   * The source as far as it is known before the job exists: a source job's
+   * stored file is measured; a URL's video is not fetched yet, so its size
+   * and length are unknown (range checks happen again at submission).
+   */
+  private async sourceForCheck(ref: VideoSourceRef): Promise<VideoSource> {
+    if (ref.kind === 'job') {
+      const { key } = await this.sourceJob(ref.jobId);
+      return this.measuredSource(key);
+    }
+    return { key: '', path: '', durationSeconds: Number.POSITIVE_INFINITY, width: 0, height: 0, hasAudio: true };
+  }
+
+  private async resolveSource(job: JobRow, ref: VideoSourceRef): Promise<VideoSource> {
+    if (ref.kind === 'job') return this.measuredSource((await this.sourceJob(ref.jobId)).key);
+    const key = mediaKey(job.id, 'source.mp4');
+    if (!(await this.options.media.stat(key))) {
+      await fetchMediaToStore(ref.url, this.options.media, key, {
+        maxBytes: this.options.maxMediaBytes,
+        timeoutMs: this.options.sourceFetchTimeoutMs,
+        accept: SOURCE_ACCEPT,
+        fetch: this.options.fetch,
+      });
+    }
+    return this.measuredSource(key);
+  }
+
+  private async measuredSource(key: string): Promise<VideoSource> {
+    const path = this.options.media.pathOf(key);
+    const probe = await probeMedia(path).catch((error: unknown) => {
+      throw new MediaFetchError(`the source is not a readable video: ${(error as Error).message}`, false);
+    });
+    if (!probe.width || !probe.height) throw new MediaFetchError('the source has no video stream', false);
+    return {
+      key,
+      path,
+      durationSeconds: probe.durationSeconds,
+      width: probe.width,
+      height: probe.height,
+      hasAudio: probe.hasAudio,
+    };
+  }
+
+  async record(job: JobRow, attempts?: JobAttemptRow[]): Promise<JobRecord> {
+    return { ...job, attempts: attempts ?? (await this.store.attempts(job.id)) };
+  }
+
+  private async publish(job: JobRow, attempts?: JobAttemptRow[]): Promise<JobRecord> {
+    const record = await this.record(job, attempts);
+    this.options.events.publish({ job: record, at: job.updatedAt });
+    return record;
+  }
+}
+
+function noProviderMessage(reasons: string[]): string {
+  if (reasons.length === 0) return 'no video provider is registered';
+  return `no registered provider can serve this request (${reasons.join('; ')})`;
+}
+
+function internalError(error: unknown): JobErrorInfo {
+  return { code: 'INTERNAL', message: (error as Error)?.message ?? String(error), retryable: false };
+}
