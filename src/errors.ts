@@ -7,6 +7,7 @@ export abstract class GatewayError extends Error {
 }
 
 export class ValidationError extends GatewayError {
+  override readonly name = 'ValidationError' as const;
   readonly code = 'VALIDATION';
   constructor(
     message: string,
@@ -14,19 +15,19 @@ export class ValidationError extends GatewayError {
     readonly field?: string,
   ) {
     super(message);
-    this.name = 'ValidationError';
   }
 }
 
 export class NotFoundError extends GatewayError {
+  override readonly name = 'NotFoundError' as const;
   readonly code = 'NOT_FOUND';
   constructor(message: string) {
     super(message);
-    this.name = 'NotFoundError';
   }
 }
 
 export class NoProviderError extends GatewayError {
+  override readonly name = 'NoProviderError' as const;
   readonly code = 'NO_PROVIDER';
   constructor(
     message: string,
@@ -34,14 +35,13 @@ export class NoProviderError extends GatewayError {
     readonly enablingKeys: string[] = [],
   ) {
     super(message);
-    this.name = 'NoProviderError';
   }
 }
 
 export class ConflictError extends GatewayError {
+  override readonly name = 'ConflictError' as const;
   readonly code = 'CONFLICT';
   constructor(message: string) {
     super(message);
-    this.name = 'ConflictError';
   }
 }

@@ -124,3 +124,97 @@ export class ProviderError extends Error {
     this.name = 'ProviderError';
   }
 }
+
+// ---------------------------------------------------------------------------
+// Short modalities: the work completes inside the call (seconds), so there is
+// no handle to poll. Streaming text arrives through `onDelta`.
+
+export interface UsageCost {
+  model: string;
+  /** USD for this call, when the provider reports it or prices are configured. */
+  costUsd?: number;
+}
+
+export interface TextRequest {
+  prompt: string;
+  system?: string;
+  maxTokens?: number;
+  temperature?: number;
+  model?: string;
+}
+
+export interface CodeRequest {
+  prompt: string;
+  language?: string;
+  maxTokens?: number;
+  model?: string;
+}
+
+export interface ImageRequest {
+  prompt: string;
+  width: number;
+  height: number;
+  count: number;
+  seed?: number;
+  model?: string;
+}
+
+export interface SpeechRequest {
+  text: string;
+  voice?: string;
+  /** mp3 or wav */
+  format: 'mp3' | 'wav';
+  model?: string;
+}
+
+export interface TranscriptionRequest {
+  /** A URL the provider can fetch, or a stored file's path. */
+  audio: { kind: 'url'; url: string } | { kind: 'file'; path: string; mimeType: string };
+  language?: string;
+  model?: string;
+}
+
+export interface VisionRequest {
+  imageUrl: string;
+  prompt: string;
+  model?: string;
+}
+
+/** Media a short call produced: a URL to copy, or bytes to store (speech). */
+export type ShortMedia =
+  | { kind: 'remote'; url: string; mimeType?: string }
+  | { kind: 'bytes'; body: import('node:stream').Readable; mimeType: string };
+
+export interface TextProvider {
+  readonly name: string;
+  generateText(context: AttemptContext, request: TextRequest, onDelta?: (delta: string) => void): Promise<UsageCost & { text: string }>;
+}
+
+export interface CodeProvider {
+  readonly name: string;
+  generateCode(
+    context: AttemptContext,
+    request: CodeRequest,
+    onDelta?: (delta: string) => void,
+  ): Promise<UsageCost & { text: string; language: string }>;
+}
+
+export interface ImageProvider {
+  readonly name: string;
+  generateImage(context: AttemptContext, request: ImageRequest): Promise<UsageCost & { media: ShortMedia[] }>;
+}
+
+export interface SpeechProvider {
+  readonly name: string;
+  speak(context: AttemptContext, request: SpeechRequest): Promise<UsageCost & { media: ShortMedia }>;
+}
+
+export interface TranscriptionProvider {
+  readonly name: string;
+  transcribe(context: AttemptContext, request: TranscriptionRequest): Promise<UsageCost & { text: string }>;
+}
+
+export interface VisionProvider {
+  readonly name: string;
+  analyzeImage(context: AttemptContext, request: VisionRequest): Promise<UsageCost & { text: string }>;
+}

@@ -1,10 +1,33 @@
 // Expected failures as schema types: each error class becomes an object type
 // implementing the Error interface, and a member of the result unions.
+// graphql-js treats any returned Error instance as a thrown one, so resolvers
+// hand these types a plain copy of the error (`errorResult`).
 
-import { ConflictError, GatewayError, NoProviderError, NotFoundError, ValidationError } from '../../errors.js';
+import type { GatewayError } from '../../errors.js';
 import { builder } from '../builder.js';
 
-export const ErrorInterface = builder.interfaceRef<GatewayError>('Error').implement({
+export interface ErrorResult {
+  readonly kind: 'ValidationError' | 'NotFoundError' | 'NoProviderError' | 'ConflictError';
+  readonly code: string;
+  readonly message: string;
+  readonly field?: string;
+  readonly enablingKeys?: string[];
+}
+
+export function errorResult(error: GatewayError & { name: ErrorResult['kind'] }): ErrorResult {
+  return {
+    kind: error.name,
+    code: error.code,
+    message: error.message,
+    ...('field' in error ? { field: error.field as string | undefined } : {}),
+    ...('enablingKeys' in error ? { enablingKeys: error.enablingKeys as string[] } : {}),
+  };
+}
+
+const isError = (kind: ErrorResult['kind']) => (value: unknown) =>
+  typeof value === 'object' && value !== null && (value as ErrorResult).kind === kind;
+
+export const ErrorInterface = builder.interfaceRef<ErrorResult>('Error').implement({
   description: 'Every typed failure a mutation returns implements Error.',
   fields: (t) => ({
     code: t.exposeString('code', {
@@ -15,40 +38,39 @@ export const ErrorInterface = builder.interfaceRef<GatewayError>('Error').implem
   }),
 });
 
-export const ValidationErrorType = builder.objectType(ValidationError, {
-  name: 'ValidationError',
+export const ValidationErrorType = builder.objectRef<ErrorResult>('ValidationError').implement({
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ValidationError,
+  isTypeOf: isError('ValidationError'),
   fields: (t) => ({
-    field: t.exposeString('field', {
+    field: t.string({
       nullable: true,
       description: 'path of the offending input field, e.g. input.durationSeconds',
+      resolve: (error) => error.field ?? null,
     }),
   }),
 });
 
-export const NotFoundErrorType = builder.objectType(NotFoundError, {
-  name: 'NotFoundError',
+export const NotFoundErrorType = builder.objectRef<ErrorResult>('NotFoundError').implement({
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof NotFoundError,
+  isTypeOf: isError('NotFoundError'),
   fields: () => ({}),
 });
 
-export const NoProviderErrorType = builder.objectType(NoProviderError, {
-  name: 'NoProviderError',
+export const NoProviderErrorType = builder.objectRef<ErrorResult>('NoProviderError').implement({
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof NoProviderError,
+  isTypeOf: isError('NoProviderError'),
   fields: (t) => ({
-    enablingKeys: t.exposeStringList('enablingKeys', {
+    enablingKeys: t.stringList({
       description: 'environment variables that would register a provider able to serve the request',
+      resolve: (error) => error.enablingKeys ?? [],
     }),
   }),
 });
 
-export const ConflictErrorType = builder.objectType(ConflictError, {
-  name: 'ConflictError',
-  description: 'The request conflicts with the state of the gateway: an idempotency key reused with other input, or a job that can no longer change.',
+export const ConflictErrorType = builder.objectRef<ErrorResult>('ConflictError').implement({
+  description:
+    'The request conflicts with the state of the gateway: an idempotency key reused with other input, or a job that can no longer change.',
   interfaces: [ErrorInterface],
-  isTypeOf: (value) => value instanceof ConflictError,
+  isTypeOf: isError('ConflictError'),
   fields: () => ({}),
 });

@@ -1,7 +1,14 @@
 import { ConflictError, NoProviderError, NotFoundError, ValidationError } from '../../errors.js';
 import type { JobRecord } from '../../jobs/job-store.js';
 import { builder } from '../builder.js';
-import { ConflictErrorType, NoProviderErrorType, NotFoundErrorType, ValidationErrorType } from './errors.js';
+import {
+  ConflictErrorType,
+  errorResult,
+  NoProviderErrorType,
+  NotFoundErrorType,
+  ValidationErrorType,
+  type ErrorResult,
+} from './errors.js';
 import { JobPayloadType } from './job.js';
 
 export const JobResultUnion = builder.unionType('JobResult', {
@@ -9,24 +16,20 @@ export const JobResultUnion = builder.unionType('JobResult', {
   types: [JobPayloadType, ValidationErrorType, NotFoundErrorType, NoProviderErrorType, ConflictErrorType],
 });
 
-type JobResultError = ValidationError | NotFoundError | NoProviderError | ConflictError;
-export type JobResult = { job: JobRecord } | JobResultError;
+export type JobResult = { job: JobRecord } | ErrorResult;
 
 const resultErrors = [ValidationError, NotFoundError, NoProviderError, ConflictError];
 
-function isJobResultError(error: unknown): error is JobResultError {
-  return resultErrors.some((type) => error instanceof type);
-}
-
 /**
- * Runs a mutation's service call and turns expected failures (the union's error members)
- * into union members; anything else is a bug and stays an error.
+ * Runs a mutation's service call and turns expected failures (the union's
+ * error members) into results; anything else is a bug and stays an error.
  */
 export async function jobResult(run: () => Promise<JobRecord>): Promise<JobResult> {
   try {
     return { job: await run() };
   } catch (error) {
-    if (isJobResultError(error)) return error;
+    const known = resultErrors.find((type) => error instanceof type);
+    if (known) return errorResult(error as InstanceType<typeof known>);
     throw error;
   }
 }

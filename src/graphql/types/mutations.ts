@@ -14,6 +14,7 @@ import {
   GenerateVideoInput,
   TranscribeAudioInput,
 } from './inputs.js';
+import { errorResult } from './errors.js';
 import { jobResult, JobResultUnion } from './job-result.js';
 
 function idempotencyKey(value: string | null | undefined): string | undefined {
@@ -69,9 +70,9 @@ for (const [name, input, what] of cloudOnly) {
       type: JobResultUnion,
       args: { input: t.arg({ type: input, required: true }) },
       resolve: () =>
-        new NoProviderError(`no registered provider serves ${what}: set TOGETHER_API_KEY to enable Together AI`, [
+        errorResult(new NoProviderError(`no registered provider serves ${what}: set TOGETHER_API_KEY to enable Together AI`, [
           'TOGETHER_API_KEY',
-        ]),
+        ])),
     }),
   );
 }
