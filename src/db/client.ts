@@ -2,6 +2,7 @@
 // DATABASE_URL is set, a real Postgres when it is. Both run the same drizzle
 // migrations at start-up.
 
+import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +14,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { readPgliteTemplate } from './pglite-template.js';
 import { schema } from './schema.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -71,7 +73,9 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   await mkdir(dataDir, { recursive: true });
   const releaseLock = await lockDataDir(dataDir);
   try {
-    const client = new PGlite(path.join(dataDir, 'pglite'));
+    const clusterDir = path.join(dataDir, 'pglite');
+    const template = existsSync(clusterDir) ? undefined : await readPgliteTemplate();
+    const client = new PGlite(clusterDir, template ? { loadDataDir: template } : {});
     await client.waitReady;
     const pglite = drizzlePglite({ client, schema });
     await migratePglite(pglite, { migrationsFolder: MIGRATIONS_FOLDER });

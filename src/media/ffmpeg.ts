@@ -167,7 +167,7 @@ function lineTail(maxLines: number) {
 
 export interface MediaInfo {
   durationSeconds: number;
-  /** Of the first video stream; 0 when there is none. */
+  /** Of the first video stream as it is shown (and as ffmpeg decodes it: rotated upright); 0 without video. */
   width: number;
   height: number;
   /** e.g. 'h264'; null without a video stream. */
@@ -194,6 +194,8 @@ interface FfprobeStream {
   r_frame_rate?: string;
   avg_frame_rate?: string;
   duration?: string;
+  tags?: { rotate?: string };
+  side_data_list?: Array<{ rotation?: number }>;
 }
 
 interface FfprobeOutput {
@@ -215,7 +217,7 @@ export async function probeMedia(filePath: string, options: { signal?: AbortSign
     const failure = error as { code?: unknown; stderr?: string; message: string };
     const exitCode = typeof failure.code === 'number' ? failure.code : null;
     const stderr = (failure.stderr ?? failure.message).trim().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
-    throw new FfmpegError(`ffprobe could not read ${filePath}`, exitCode, stderr);
+    throw new FfmpegError('ffprobe could not read the file', exitCode, stderr);
   }
 
   const probe = JSON.parse(stdout) as FfprobeOutput;
@@ -223,10 +225,14 @@ export async function probeMedia(filePath: string, options: { signal?: AbortSign
   const video = streams.find((stream) => stream.codec_type === 'video');
   const formatName = probe.format?.format_name ?? 'unknown';
   const audio = streams.find((stream) => stream.codec_type === 'audio');
+  // Phones store portrait video as landscape frames plus a rotation, which
+  // ffmpeg applies when it decodes: report the size filters will see.
+  const rotation = Number(video?.side_data_list?.find((data) => data.rotation !== undefined)?.rotation ?? video?.tags?.rotate ?? 0);
+  const sideways = Math.abs(rotation) % 180 === 90;
   return {
     durationSeconds: Number(probe.format?.duration ?? video?.duration ?? 0) || 0,
-    width: video?.width ?? 0,
-    height: video?.height ?? 0,
+    width: (sideways ? video?.height : video?.width) ?? 0,
+    height: (sideways ? video?.width : video?.height) ?? 0,
     videoCodec: video?.codec_name ?? null,
     pixelFormat: video?.pix_fmt ?? null,
     frameRate: usableFrameRate(video),
@@ -237,9 +243,14 @@ export async function probeMedia(filePath: string, options: { signal?: AbortSign
   };
 }
 
+// r_frame_rate is the stream's nominal rate; for some variable-rate files it
+// is a timebase like 90000/1, and the average is the better answer.
+const MAX_PLAUSIBLE_FRAME_RATE = 240;
+
 function usableFrameRate(video: FfprobeStream | undefined): string | null {
   for (const rate of [video?.r_frame_rate, video?.avg_frame_rate]) {
-    if (rate && frameRateValue(rate) > 0) return rate;
+    const value = rate ? frameRateValue(rate) : 0;
+    if (rate && value > 0 && value <= MAX_PLAUSIBLE_FRAME_RATE) return rate;
   }
   return null;
 }

@@ -18,26 +18,18 @@ const SEPIA_MIXER = 'colorchannelmixer=.393:.769:.189:0:.349:.686:.168:0:.272:.5
 export function editFfmpegArgs(operations: readonly EditOperation[], source: RenderSource, outputPath: string): EditRender {
   const outputDuration = editedDurationSeconds(operations, source.durationSeconds);
   const keepAudio = source.hasAudio && !operations.some((operation) => operation.kind === 'mute');
+  const { video, audio } = timelineFilters(operations, source);
   let size = { width: source.width, height: source.height };
-  // Trim first, then timestamps from 0 so that fades and speed work on the edited timeline.
-  const trim = operations.find((operation) => operation.kind === 'trim');
-  const range = trim?.kind === 'trim' ? resolveTrim(trim, source.durationSeconds) : null;
-  const trimOptions = range ? `start=${ffmpegSeconds(range.startSeconds)}:end=${ffmpegSeconds(range.endSeconds)}` : null;
-  const video = [...(trimOptions ? [`trim=${trimOptions}`] : []), 'setpts=PTS-STARTPTS'];
-  const audio = [...(trimOptions ? [`atrim=${trimOptions}`] : []), 'asetpts=PTS-STARTPTS'];
 
   for (const operation of operations) {
     switch (operation.kind) {
       case 'trim':
-      case 'mute':
-        break;
       case 'reverse':
-        video.push('reverse');
-        audio.push('areverse');
-        break;
       case 'speed':
-        video.push(`setpts=PTS/${Number(operation.factor.toFixed(6))}`);
-        audio.push(...atempoChain(operation.factor));
+        // In timelineFilters.
+        break;
+      case 'mute':
+        // The audio is not mapped.
         break;
       case 'crop':
         size = cropSize(size, operation.aspectRatio);
@@ -63,10 +55,11 @@ export function editFfmpegArgs(operations: readonly EditOperation[], source: Ren
         video.push(...captionFilters(operation.text, size));
         break;
       case 'fade': {
-        const length = ffmpegSeconds(fadeSeconds(operation, outputDuration));
-        const start = operation.direction === 'in' ? '0' : ffmpegSeconds(Math.max(0, outputDuration - fadeSeconds(operation, outputDuration)));
-        video.push(`fade=t=${operation.direction}:st=${start}:d=${length}`);
-        audio.push(`afade=t=${operation.direction}:st=${start}:d=${length}`);
+        const length = fadeSeconds(operation, outputDuration);
+        const start = operation.direction === 'in' ? 0 : Math.max(0, outputDuration - length);
+        const options = `t=${operation.direction}:st=${ffmpegSeconds(start)}:d=${ffmpegSeconds(length)}`;
+        video.push(`fade=${options}`);
+        audio.push(`afade=${options}`);
         break;
       }
       default:
@@ -80,13 +73,9 @@ export function editFfmpegArgs(operations: readonly EditOperation[], source: Ren
     video.push(`crop=${size.width}:${size.height}`);
   }
 
-  // A constant frame rate after speed changes; the last frame held a little
-  // so that -t, not a rounding, ends the video.
-  const videoChain = [...video, `fps=${source.frameRate}`, 'format=yuv420p', 'tpad=stop_mode=clone:stop_duration=1'];
-  // Silence pads audio that ends before the video does.
-  const audioChain = [...audio, 'apad'];
-  const graph = [`[0:v]${videoChain.join(',')}[video]`];
-  if (keepAudio) graph.push(`[0:a]${audioChain.join(',')}[audio]`);
+  // Silence pads audio that ends before the video does; -t ends both.
+  const graph = [`[0:v]${[...video, 'format=yuv420p'].join(',')}[video]`];
+  if (keepAudio) graph.push(`[0:a]${[...audio, 'apad'].join(',')}[audio]`);
 
   return {
     outputDurationSeconds: outputDuration,
@@ -104,6 +93,40 @@ export function editFfmpegArgs(operations: readonly EditOperation[], source: Ren
       outputPath,
     ],
   };
+}
+
+/**
+ * Trim, reverse and speed, which change time: afterwards timestamps start at
+ * 0 on the edited timeline (fades count from there) at a constant frame rate.
+ */
+function timelineFilters(operations: readonly EditOperation[], source: RenderSource): { video: string[]; audio: string[] } {
+  const video: string[] = [];
+  const audio: string[] = [];
+  const trim = operations.find((operation) => operation.kind === 'trim');
+  if (trim?.kind === 'trim') {
+    const { startSeconds, endSeconds } = resolveTrim(trim, source.durationSeconds);
+    const range = `start=${ffmpegSeconds(startSeconds)}:end=${ffmpegSeconds(endSeconds)}`;
+    video.push(`trim=${range}`);
+    audio.push(`atrim=${range}`);
+  }
+  video.push('setpts=PTS-STARTPTS');
+  audio.push('asetpts=PTS-STARTPTS');
+  if (operations.some((operation) => operation.kind === 'reverse')) {
+    video.push('reverse');
+    audio.push('areverse');
+  }
+  // The last frame is held a while (cut by -t later), still on the source's
+  // own timeline: tpad stamps its frames by the source frame rate, and
+  // ffmpeg 4.1's fps filter drops the real last frame of a slowed clip unless
+  // frames follow it.
+  video.push('tpad=stop_mode=clone:stop_duration=1');
+  const speed = operations.find((operation) => operation.kind === 'speed');
+  if (speed?.kind === 'speed') {
+    video.push(`setpts=PTS/${Number(speed.factor.toFixed(6))}`);
+    audio.push(...atempoChain(speed.factor));
+  }
+  video.push(`fps=${source.frameRate}`);
+  return { video, audio };
 }
 
 /** atempo sounds best between 0.5 and 2, so larger changes are a chain of steps. */

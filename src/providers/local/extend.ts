@@ -81,23 +81,23 @@ export function extendFfmpegArgs(mode: ExtendMode, extensionSeconds: number, sou
   // The freeze frame has no sound of its own: the source's audio is padded with silence.
   const joinAudio = source.hasAudio && mode !== 'freeze';
 
+  // Video and sound are joined separately: joined together, concat would start
+  // each segment after the longer of the two, and AAC sound runs a few
+  // milliseconds past the picture, so every seam would hold a frame twice.
   const graph: string[] = [];
-  const concatInputs: string[] = [];
   segments.forEach((segment, index) => {
     graph.push(`[${index}:v]${[...segment.videoFilters, ...uniform].join(',')}[v${index}]`);
-    concatInputs.push(`[v${index}]`);
-    if (joinAudio) {
-      graph.push(`[${index}:a]${segment.audioFilters.join(',')}[a${index}]`);
-      concatInputs.push(`[a${index}]`);
-    }
+    if (joinAudio) graph.push(`[${index}:a]${segment.audioFilters.join(',')}[a${index}]`);
   });
-  const audioOut = joinAudio ? '[joinedaudio]' : '';
-  graph.push(`${concatInputs.join('')}concat=n=${segments.length}:v=1:a=${joinAudio ? 1 : 0}[joined]${audioOut}`);
-  // Concat can leave a gap where one segment's audio outlasts its video:
-  // fps evens the frames out again, and the held last frame lets -t end it.
-  graph.push(`[joined]fps=${source.frameRate},tpad=stop_mode=clone:stop_duration=1[video]`);
-  if (joinAudio) graph.push('[joinedaudio]apad[audio]');
-  if (source.hasAudio && !joinAudio) graph.push('[0:a]asetpts=PTS-STARTPTS,apad[audio]');
+  const videoInputs = segments.map((_segment, index) => `[v${index}]`).join('');
+  // The last frame held a while, so that -t, not a rounding, ends the video.
+  graph.push(`${videoInputs}concat=n=${segments.length}:v=1:a=0,tpad=stop_mode=clone:stop_duration=1[video]`);
+  if (joinAudio) {
+    const audioInputs = segments.map((_segment, index) => `[a${index}]`).join('');
+    graph.push(`${audioInputs}concat=n=${segments.length}:v=0:a=1,apad[audio]`);
+  } else if (source.hasAudio) {
+    graph.push('[0:a]asetpts=PTS-STARTPTS,apad[audio]');
+  }
 
   return {
     outputDurationSeconds: total,
@@ -119,13 +119,13 @@ export function extendFfmpegArgs(mode: ExtendMode, extensionSeconds: number, sou
 function extensionSegments(mode: ExtendMode, extensionSeconds: number, source: RenderSource, width: number, height: number): Segment[] {
   switch (mode) {
     case 'freeze': {
-      const frames = Math.max(1, Math.round(extensionSeconds * source.frameRateValue));
+      const frames = Math.max(1, Math.round(extensionSeconds * source.framesPerSecond));
       // The last frame: decode the final half second and keep its last frame
       // (reverse buffers those few frames only). zoompan crops at whole pixels,
       // so it works on a frame scaled up twice to halve the jitter of a slow zoom.
       return [
         {
-          inputOptions: ['-sseof', `-${ffmpegSeconds(Math.min(0.5, source.durationSeconds))}`],
+          inputOptions: ['-ss', ffmpegSeconds(Math.max(0, source.durationSeconds - 0.5))],
           videoFilters: [
             'reverse',
             'trim=end_frame=1',
@@ -151,6 +151,8 @@ function extensionSegments(mode: ExtendMode, extensionSeconds: number, source: R
     case 'boomerang': {
       // Backwards from the end, then forwards from the start, and so on; every
       // bounce but the last is the whole clip, so each starts where the last ended.
+      // (-ss from the start, not -sseof: -sseof counts from a container end that
+      // AAC priming can push past the last frame, and loses a frame.)
       const segments: Segment[] = [];
       for (let remaining = extensionSeconds, bounce = 0; remaining > 1e-6; bounce += 1) {
         const length = Math.min(remaining, source.durationSeconds);
@@ -159,7 +161,7 @@ function extensionSegments(mode: ExtendMode, extensionSeconds: number, source: R
         segments.push(
           backwards
             ? {
-                inputOptions: ['-sseof', `-${ffmpegSeconds(length)}`],
+                inputOptions: ['-ss', ffmpegSeconds(source.durationSeconds - length)],
                 videoFilters: ['reverse', 'setpts=PTS-STARTPTS'],
                 audioFilters: ['areverse', 'asetpts=PTS-STARTPTS'],
               }

@@ -77,7 +77,7 @@ export class LocalVideoProvider implements VideoProvider {
 
   constructor(options: LocalVideoProviderOptions) {
     this.store = options.store;
-    this.maxConcurrentRenders = options.maxConcurrentRenders ?? DEFAULT_MAX_CONCURRENT_RENDERS;
+    this.maxConcurrentRenders = Math.max(1, options.maxConcurrentRenders ?? DEFAULT_MAX_CONCURRENT_RENDERS);
     this.logger = options.logger;
     this.finishedRetentionMs = options.finishedRetentionMs ?? DEFAULT_FINISHED_RETENTION_MS;
     this.unpolledRetentionMs = options.unpolledRetentionMs ?? DEFAULT_UNPOLLED_RETENTION_MS;
@@ -249,6 +249,7 @@ export class LocalVideoProvider implements VideoProvider {
         outcome = { status: 'CANCELED' };
       } else {
         outcome = { status: 'FAILED', message: `${operation} failed: ${(error as Error).message}` };
+        this.logger?.warn({ providerJobId: render.id, operation, err: error }, 'local render failed');
       }
     }
 
@@ -257,13 +258,14 @@ export class LocalVideoProvider implements VideoProvider {
     if (tempPath) await rm(tempPath, { force: true }).catch(() => {});
     if (acquired) this.releaseSlot();
     render.status = outcome.status;
-    if (outcome.status === 'FAILED') render.errorMessage = outcome.message;
+    if (outcome.status === 'FAILED') render.errorMessage = withoutDirectories(outcome.message);
     if (outcome.status === 'SUCCEEDED') render.progress = 1;
     render.finishedAt = this.now();
 
-    const fields = { providerJobId: render.id, operation, status: outcome.status, elapsedMs: render.finishedAt - startedAt };
-    if (outcome.status === 'FAILED') this.logger?.warn({ ...fields, error: outcome.message }, 'local render failed');
-    else this.logger?.info(fields, 'local render finished');
+    this.logger?.info(
+      { providerJobId: render.id, operation, status: outcome.status, elapsedMs: render.finishedAt - startedAt },
+      'local render finished',
+    );
   }
 
   private releaseSlot(): void {
@@ -281,6 +283,11 @@ export class LocalVideoProvider implements VideoProvider {
       if (expired) this.renders.delete(id);
     }
   }
+}
+
+/** A job's error is shown to its owner: file names stay, the server's directories do not. */
+function withoutDirectories(message: string): string {
+  return message.replace(/(?:\/[^\s/:'"]+)+\/([^\s/:'"]+)/g, '$1');
 }
 
 function unsupported(reason: string): ProviderError {

@@ -11,7 +11,7 @@ export interface RenderSource {
   hasAudio: boolean;
   /** As ffprobe gives it ('30000/1001'); the output keeps it. */
   frameRate: string;
-  frameRateValue: number;
+  framesPerSecond: number;
 }
 
 /** Used when a stream gives no usable rate (rare: some screen recordings). */
@@ -29,7 +29,7 @@ export async function probeRenderSource(path: string, signal?: AbortSignal): Pro
     height: info.height,
     hasAudio: info.hasAudio,
     frameRate,
-    frameRateValue: frameRateValue(frameRate),
+    framesPerSecond: frameRateValue(frameRate),
   };
 }
 

@@ -31,11 +31,13 @@ export function sceneFfmpegArgs(request: SceneRequest, outputPath: string): stri
 }
 
 /** The filtergraph, without its output label. */
-export function sceneFiltergraph(request: SceneRequest): string {
+function sceneFiltergraph(request: SceneRequest): string {
   const look = sceneLook(request.prompt, request.seed);
   const { width, height } = request;
   // The colour field is computed on a small grid and scaled up: the picture
-  // is all smooth gradients, and geq costs per pixel.
+  // is all smooth gradients, and geq costs per pixel. The scaler is asked for
+  // bit-exact output so that its SIMD code paths cannot make one machine's
+  // frames differ from another's.
   const gridScale = Math.max(width, height) / BACKGROUND_GRID_LONG_SIDE;
   const gridWidth = Math.max(8, Math.round(width / gridScale));
   const gridHeight = Math.max(8, Math.round(height / gridScale));
@@ -44,7 +46,7 @@ export function sceneFiltergraph(request: SceneRequest): string {
     `nullsrc=size=${gridWidth}x${gridHeight}:rate=${request.fps}`,
     'format=gbrp',
     `geq=${(['r', 'g', 'b'] as const).map((channel) => `${channel}=${escapeFilterOption(colourExpression(look, channel, width / height))}`).join(':')}`,
-    `scale=${width}:${height}:flags=bicubic`,
+    `scale=${width}:${height}:flags=bicubic+accurate_rnd+bitexact`,
     'format=yuv420p',
     'setsar=1',
     ...titleFilters(request.prompt, look, width, height),
@@ -52,7 +54,7 @@ export function sceneFiltergraph(request: SceneRequest): string {
   return filters.join(',');
 }
 
-const BACKGROUND_GRID_LONG_SIDE = 96;
+const BACKGROUND_GRID_LONG_SIDE = 64;
 
 type Rgb = [number, number, number];
 
@@ -79,7 +81,7 @@ interface SceneLook {
 }
 
 /** Everything random-looking in a scene, drawn from SHA-256 of the seed and prompt. */
-export function sceneLook(prompt: string, seed: number): SceneLook {
+function sceneLook(prompt: string, seed: number): SceneLook {
   const next = hashStream(`${seed}\u0000${prompt}`);
   const between = (low: number, high: number) => low + (high - low) * next();
 

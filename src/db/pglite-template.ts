@@ -1,0 +1,49 @@
+// A fresh PGlite data folder costs an initdb inside WASM (about 4 s here).
+// Loading the same empty cluster from a tarball takes about 1 s, so the first
+// start on a fresh machine loads a template made once, at `npm install`, by
+// the pinned PGlite itself. The template holds no schema: migrations still run
+// at start. Without a template (or if it is unreadable) PGlite runs initdb.
+
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+// The package exports no ./package.json: find it beside its entry point.
+const pgliteEntry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+const pgliteVersion = (
+  JSON.parse(readFileSync(path.join(pgliteEntry.slice(0, pgliteEntry.lastIndexOf('/dist/')), 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+export const PGLITE_TEMPLATE_PATH = path.join(
+  projectRoot,
+  'node_modules',
+  '.cache',
+  'aideon-gateway',
+  `pglite-${pgliteVersion}-empty-cluster.tar.gz`,
+);
+
+export async function readPgliteTemplate(): Promise<Blob | undefined> {
+  try {
+    return new Blob([await readFile(PGLITE_TEMPLATE_PATH)]);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writePgliteTemplate(): Promise<string> {
+  const pglite = new PGlite();
+  await pglite.waitReady;
+  const dump = await pglite.dumpDataDir('gzip');
+  await pglite.close();
+  await mkdir(path.dirname(PGLITE_TEMPLATE_PATH), { recursive: true });
+  const temp = `${PGLITE_TEMPLATE_PATH}.${process.pid}.tmp`;
+  await writeFile(temp, Buffer.from(await dump.arrayBuffer()));
+  await rename(temp, PGLITE_TEMPLATE_PATH);
+  return PGLITE_TEMPLATE_PATH;
+}
