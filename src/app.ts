@@ -15,6 +15,7 @@ import { openDatabase, type DatabaseHandle } from './db/client.js';
 import type { Context } from './graphql/builder.js';
 import { buildSchema } from './graphql/schema.js';
 import { serveMedia } from './http/media-route.js';
+import { handleReplicateWebhook } from './http/replicate-webhook.js';
 import { InProcessJobEventBus, type JobEventBus } from './jobs/job-events.js';
 import { JobStore } from './jobs/job-store.js';
 import { Poller } from './jobs/poller.js';
@@ -22,8 +23,9 @@ import { VideoJobService } from './jobs/video-job-service.js';
 import { createLogger, type Logger } from './logger.js';
 import type { FetchFn } from './media/fetch-media.js';
 import { FileMediaStore, type MediaStore } from './media/store.js';
-import { LocalVideoProvider } from './providers/local/local-video-provider.js';
-import { ProviderRegistry } from './providers/registry.js';
+import { loadProviderConfig } from './provider-config.js';
+import type { ProviderRegistry } from './providers/registry.js';
+import { createProviderRegistry } from './providers/setup.js';
 
 export interface AppOverrides {
   logger?: Logger;
@@ -42,6 +44,7 @@ export interface App {
   readonly videoJobs: VideoJobService;
   readonly poller: Poller;
   readonly media: MediaStore;
+  readonly providers: ProviderRegistry;
   readonly logger: Logger;
   /** http://host:port once started. */
   url(): string;
@@ -61,9 +64,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   const events = overrides.events ?? new InProcessJobEventBus();
   const media = new FileMediaStore(path.join(config.dataDir, 'media'));
-  const providers = new ProviderRegistry().registerVideo(
-    new LocalVideoProvider({ store: media, maxConcurrentRenders: config.LOCAL_MAX_RENDERS, logger }),
-  );
+  const providers = createProviderRegistry(config, {
+    store: media,
+    logger,
+    providerConfig: loadProviderConfig(config.CONFIG_FILE),
+  });
 
   let poller: Poller | undefined;
   const videoJobs = new VideoJobService({
@@ -75,6 +80,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     maxMediaBytes: config.MAX_MEDIA_BYTES,
     sourceFetchTimeoutMs: config.SOURCE_FETCH_TIMEOUT_MS,
     fetch: overrides.fetch,
+    publicBaseUrl: () => config.PUBLIC_URL,
     onJobDue: () => poller?.wake(),
   });
   poller = new Poller({
@@ -106,6 +112,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     const url = req.url ?? '/';
     if (url.startsWith('/media/')) {
       serveMedia(req, res, media);
+      return;
+    }
+    if (url === '/webhooks/replicate' && config.REPLICATE_WEBHOOK_SECRET) {
+      handleReplicateWebhook(req, res, {
+        secret: config.REPLICATE_WEBHOOK_SECRET,
+        db: database.db,
+        jobs,
+        logger,
+        onJobDue: () => poller.wake(),
+      }).catch((error: unknown) => {
+        logger.error({ err: error }, 'handling a Replicate webhook failed');
+        if (!res.headersSent) res.writeHead(500).end();
+      });
       return;
     }
     if (url === '/healthz') {
@@ -152,6 +171,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     videoJobs,
     poller,
     media,
+    providers,
     logger,
     url: () => listeningUrl,
     async start() {

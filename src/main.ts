@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/client.js';
 import { createLogger } from './logger.js';
+import { ProviderConfigError } from './provider-config.js';
 
 const startedAt = performance.now();
 
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   try {
     app = await buildApp(config, { logger });
   } catch (error) {
-    if (error instanceof DataDirLockedError) {
+    if (error instanceof DataDirLockedError || error instanceof ProviderConfigError) {
       process.stderr.write(`${error.message}\n`);
       process.exit(1);
     }

@@ -78,4 +78,13 @@ export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type JobAttemptRow = typeof jobAttempts.$inferSelect;
 
-export const schema = { jobs, jobAttempts };
+
+
+/** Provider webhook deliveries already handled, so a replayed delivery is ignored. */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  provider: text('provider').notNull(),
+  deliveryId: text('delivery_id').primaryKey(),
+  providerJobId: text('provider_job_id'),
+  receivedAt: timestamptz('received_at').notNull().default(sql`now()`),
+});
+export const schema = { jobs, jobAttempts, webhookDeliveries };

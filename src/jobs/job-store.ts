@@ -4,7 +4,7 @@
 
 import { and, asc, desc, eq, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { jobAttempts, jobs, type JobAttemptRow, type JobRow, type NewJobRow } from '../db/schema.js';
+import { jobAttempts, jobs, webhookDeliveries, type JobAttemptRow, type JobRow, type NewJobRow } from '../db/schema.js';
 import type { JobStatus, Modality } from '../domain.js';
 import { assertTransition } from './state-machine.js';
 
@@ -157,6 +157,26 @@ export class JobStore {
     return job ?? null;
   }
 
+  /**
+   * A provider said a job changed (a webhook): make it due now so the poller
+   * reads it at once. Extend handles end in the provider's id after a colon.
+   */
+  async markDueByProviderJob(provider: string, providerJobId: string): Promise<number> {
+    const due = await this.db
+      .update(jobs)
+      .set({ nextPollAt: sql`now()` })
+      .where(
+        and(
+          eq(jobs.provider, provider),
+          inArray(jobs.status, inFlight),
+          or(eq(jobs.providerJobId, providerJobId), sql`${jobs.providerJobId} like ${`%:${providerJobId}`}`),
+          or(isNull(jobs.leaseUntil), lt(jobs.leaseUntil, sql`now()`)),
+        ),
+      )
+      .returning({ id: jobs.id });
+    return due.length;
+  }
+
   async releaseLease(id: string, owner: string): Promise<void> {
     await this.db
       .update(jobs)
@@ -217,4 +237,17 @@ export class JobStore {
       .set({ ...patch, finishedAt: sql`now()` })
       .where(and(eq(jobAttempts.jobId, jobId), eq(jobAttempts.n, n), isNull(jobAttempts.finishedAt)));
   }
+}
+
+/** Records a webhook delivery; false when this delivery id was seen before (a replay). */
+export async function recordWebhookDelivery(
+  db: Database,
+  delivery: { provider: string; deliveryId: string; providerJobId: string },
+): Promise<boolean> {
+  const inserted = await db
+    .insert(webhookDeliveries)
+    .values({ provider: delivery.provider, deliveryId: `${delivery.provider}:${delivery.deliveryId}`, providerJobId: delivery.providerJobId })
+    .onConflictDoNothing()
+    .returning({ id: webhookDeliveries.deliveryId });
+  return inserted.length === 1;
 }

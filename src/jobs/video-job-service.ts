@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import { probeMedia } from '../media/ffmpeg.js';
 import { fetchMediaToStore, MediaFetchError, type FetchFn } from '../media/fetch-media.js';
 import { mediaKey, type MediaStore } from '../media/store.js';
-import type { ProviderRegistry } from '../providers/registry.js';
+import { ENABLING_KEYS, type ProviderRegistry } from '../providers/registry.js';
 import {
   ProviderError,
   type EditVideoRequest,
@@ -38,6 +38,8 @@ export interface VideoJobServiceOptions {
   /** How long an attempt may stay in flight before it is failed as overdue. */
   attemptDeadlineMs?: number;
   fetch?: FetchFn;
+  /** The gateway's public URL, when it has one: providers fetch sources from it. */
+  publicBaseUrl?: () => string | undefined;
   /** Called when a job becomes due, so the poller picks it up at once. */
   onJobDue?: () => void;
 }
@@ -412,10 +414,11 @@ export class VideoJobService {
   ): Promise<{ provider: VideoProvider; start: () => Promise<import('../providers/types.js').SubmitResult> }> {
     const context = { jobId: job.id, attempt: job.attemptCount + 1 };
     const reasons: string[] = [];
-    const candidates = this.options.providers.allVideo();
+    const candidates = this.candidates(spec);
+    const model = spec.routing?.model;
     switch (spec.operation) {
       case 'GENERATE': {
-        const request: GenerateVideoRequest = { ...spec };
+        const request: GenerateVideoRequest = { ...spec, model };
         for (const provider of candidates) {
           const support = provider.supportsGenerate(request);
           if (support.ok) return { provider, start: () => provider.generate(context, request) };
@@ -424,7 +427,7 @@ export class VideoJobService {
         break;
       }
       case 'EDIT': {
-        const request: EditVideoRequest = { prompt: spec.prompt, source: await this.resolveSource(job, spec.source) };
+        const request: EditVideoRequest = { prompt: spec.prompt, source: await this.resolveSource(job, spec.source), model };
         for (const provider of candidates) {
           const support = provider.supportsEdit(request);
           if (support.ok) return { provider, start: () => provider.edit(context, request) };
@@ -434,7 +437,7 @@ export class VideoJobService {
       }
       case 'EXTEND': {
         const source = await this.resolveSource(job, spec.source);
-        const request: ExtendVideoRequest = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt };
+        const request: ExtendVideoRequest = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt, model };
         for (const provider of candidates) {
           const support = provider.supportsExtend(request);
           if (support.ok) return { provider, start: () => provider.extend(context, request) };
@@ -448,7 +451,14 @@ export class VideoJobService {
 
   /** Refuses at once a request that no registered provider could serve. */
   private async assertServable(spec: VideoSpec): Promise<void> {
-    const candidates = this.options.providers.allVideo();
+    const candidates = this.candidates(spec);
+    if (candidates.length === 0) {
+      throw new NoProviderError(
+        `the provider "${spec.routing?.provider}" is not registered; it is enabled by setting its key`,
+        ENABLING_KEYS.video,
+      );
+    }
+    const model = spec.routing?.model;
     const reasons: string[] = [];
     const check = (support: Support, name: string) => {
       if (!support.ok) reasons.push(`${name}: ${support.reason}`);
@@ -456,21 +466,29 @@ export class VideoJobService {
     };
     switch (spec.operation) {
       case 'GENERATE':
-        if (candidates.some((p) => check(p.supportsGenerate({ ...spec }), p.name))) return;
+        if (candidates.some((p) => check(p.supportsGenerate({ ...spec, model }), p.name))) return;
         break;
       case 'EDIT': {
         const source = await this.sourceForCheck(spec.source);
-        if (candidates.some((p) => check(p.supportsEdit({ prompt: spec.prompt, source }), p.name))) return;
+        if (candidates.some((p) => check(p.supportsEdit({ prompt: spec.prompt, source, model }), p.name))) return;
         break;
       }
       case 'EXTEND': {
         const source = await this.sourceForCheck(spec.source);
-        const request = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt };
+        const request = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt, model };
         if (candidates.some((p) => check(p.supportsExtend(request), p.name))) return;
         break;
       }
     }
-    throw new NoProviderError(noProviderMessage(reasons));
+    throw new NoProviderError(noProviderMessage(reasons), missingVideoKeys(this.options.providers));
+  }
+
+  /** Registered video providers in order of preference, or the pinned one. */
+  private candidates(spec: VideoSpec): VideoProvider[] {
+    const pinned = spec.routing?.provider;
+    if (!pinned) return this.options.providers.allVideo();
+    const provider = this.options.providers.video(pinned);
+    return provider ? [provider] : [];
   }
 
   private async checkSource(ref: VideoSourceRef): Promise<void> {
@@ -519,9 +537,11 @@ export class VideoJobService {
       throw new MediaFetchError(`the source is not a readable video: ${(error as Error).message}`, false);
     });
     if (!probe.width || !probe.height) throw new MediaFetchError('the source has no video stream', false);
+    const base = this.options.publicBaseUrl?.();
     return {
       key,
       path,
+      ...(base ? { publicUrl: `${base.replace(/\/$/, '')}/media/${key}` } : {}),
       durationSeconds: probe.durationSeconds,
       width: probe.width,
       height: probe.height,
@@ -538,6 +558,12 @@ export class VideoJobService {
     this.options.events.publish({ job: record, at: job.updatedAt });
     return record;
   }
+}
+
+/** The keys of video providers not registered now, which would add candidates. */
+function missingVideoKeys(providers: ProviderRegistry): string[] {
+  const names: Record<string, string> = { TOGETHER_API_KEY: 'together', RUNWAYML_API_SECRET: 'runway', REPLICATE_API_TOKEN: 'replicate' };
+  return ENABLING_KEYS.video.filter((key) => !providers.video(names[key]!));
 }
 
 function noProviderMessage(reasons: string[]): string {

@@ -9,6 +9,7 @@ export const MAX_PROMPT_CHARS = 4000;
 export const MAX_DURATION_SECONDS = 60;
 
 export interface GenerateVideoInput {
+  routing?: RoutingInputLike | null;
   prompt: string;
   durationSeconds?: number | null;
   fps?: number | null;
@@ -20,21 +21,42 @@ export interface GenerateVideoInput {
 }
 
 export interface EditVideoInput {
+  routing?: RoutingInputLike | null;
   sourceJobId?: string | null;
   sourceVideoUrl?: string | null;
   prompt: string;
 }
 
 export interface ExtendVideoInput {
+  routing?: RoutingInputLike | null;
   sourceJobId?: string | null;
   sourceVideoUrl?: string | null;
   extensionSeconds: number;
   prompt?: string | null;
 }
 
+export interface RoutingInputLike {
+  provider?: string | null;
+  model?: string | null;
+}
+
+/** What the request pins: a provider and, within it, a model. */
+export interface RoutingPin {
+  provider?: string;
+  model?: string;
+}
+
+function routingPin(routing: RoutingInputLike | null | undefined): RoutingPin | undefined {
+  const provider = routing?.provider?.trim() || undefined;
+  const model = routing?.model?.trim() || undefined;
+  if (model && !provider) throw new ValidationError('pin a provider to pin a model', 'input.routing.provider');
+  return provider ? { provider, ...(model ? { model } : {}) } : undefined;
+}
+
 export type VideoSourceRef = { kind: 'job'; jobId: string } | { kind: 'url'; url: string };
 
 export interface GenerateVideoSpec {
+  routing?: RoutingPin;
   operation: 'GENERATE';
   prompt: string;
   durationSeconds: number;
@@ -49,12 +71,14 @@ export interface GenerateVideoSpec {
 }
 
 export interface EditVideoSpec {
+  routing?: RoutingPin;
   operation: 'EDIT';
   prompt: string;
   source: VideoSourceRef;
 }
 
 export interface ExtendVideoSpec {
+  routing?: RoutingPin;
   operation: 'EXTEND';
   prompt?: string;
   extensionSeconds: number;
@@ -132,6 +156,8 @@ export function parseGenerateVideo(input: GenerateVideoInput): GenerateVideoSpec
     ...frameSize(resolution, aspectRatio),
     seed,
   };
+  const pin = routingPin(input.routing);
+  if (pin) spec.routing = pin;
   if (input.imageUrl != null) spec.imageUrl = httpsUrl(input.imageUrl, 'input.imageUrl');
   const negative = prompt(input.negativePrompt, 'input.negativePrompt', { required: false });
   if (negative) spec.negativePrompt = negative;
@@ -150,7 +176,10 @@ function sourceRef(input: { sourceJobId?: string | null; sourceVideoUrl?: string
 
 export function parseEditVideo(input: EditVideoInput): EditVideoSpec {
   const source = sourceRef(input);
-  return { operation: 'EDIT', prompt: prompt(input.prompt, 'input.prompt', { required: true })!, source };
+  const spec: EditVideoSpec = { operation: 'EDIT', prompt: prompt(input.prompt, 'input.prompt', { required: true })!, source };
+  const pin = routingPin(input.routing);
+  if (pin) spec.routing = pin;
+  return spec;
 }
 
 export function parseExtendVideo(input: ExtendVideoInput): ExtendVideoSpec {
@@ -165,6 +194,8 @@ export function parseExtendVideo(input: ExtendVideoInput): ExtendVideoSpec {
   const spec: ExtendVideoSpec = { operation: 'EXTEND', extensionSeconds: seconds, source };
   const text = prompt(input.prompt, 'input.prompt', { required: false });
   if (text) spec.prompt = text;
+  const pin = routingPin(input.routing);
+  if (pin) spec.routing = pin;
   return spec;
 }
 
