@@ -1,0 +1,165 @@
+// Video through the cloud providers, over GraphQL, through the official SDKs
+// against the fakes on loopback: outputs copied into our store (and still
+// served after the provider's URL expired), costs, a safety rejection, and
+// Replicate webhooks accepted, forged, replayed and arriving before the poll.
+
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReplicateFake, type ReplicateFake } from '../fakes/replicate.js';
+import { startRunwayFake, type RunwayFake } from '../fakes/runway.js';
+import { startTogetherFake, type TogetherFake } from '../fakes/together.js';
+import { ffprobe } from '../helpers/ffprobe.js';
+import { PROGRESS_SUBSCRIPTION, RESULT_FIELDS, startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const GENERATE = `mutation ($input: GenerateVideoInput!) { generateVideo(input: $input) { ${RESULT_FIELDS} } }`;
+
+let together: TogetherFake;
+let runway: RunwayFake;
+let replicate: ReplicateFake;
+let gateway: TestGateway;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+beforeAll(async () => {
+  together = await startTogetherFake({ apiKey: 'together-secret-key' });
+  runway = await startRunwayFake({ apiKey: 'runway-secret-key', acceptHttpInputs: true });
+  replicate = await startReplicateFake({ apiKey: 'replicate-secret-key' });
+  const port = await freePort();
+  gateway = await startGateway({
+    env: {
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      TOGETHER_API_KEY: 'together-secret-key',
+      TOGETHER_BASE_URL: together.baseURL,
+      RUNWAYML_API_SECRET: 'runway-secret-key',
+      RUNWAYML_BASE_URL: runway.baseURL,
+      REPLICATE_API_TOKEN: 'replicate-secret-key',
+      REPLICATE_BASE_URL: replicate.baseUrl,
+      REPLICATE_WEBHOOK_SECRET: replicate.webhookSecret,
+    },
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([together?.close(), runway?.close(), replicate?.close()]);
+});
+
+async function generate(input: Record<string, unknown>) {
+  const data = await gateway.graphql(GENERATE, { input });
+  expect(data.generateVideo.__typename).toBe('JobPayload');
+  return data.generateVideo.job as { id: string; status: string };
+}
+
+async function follow(jobId: string) {
+  const events = (await gateway.subscribe(PROGRESS_SUBSCRIPTION, { jobId })).map((e) => e.jobProgress.job);
+  return { events, final: events.at(-1) };
+}
+
+async function expectStoredVideo(final: any) {
+  expect(final.output.url.startsWith(`${gateway.url}/media/${final.id}/`)).toBe(true);
+  const response = await fetch(final.output.url);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toBe('video/mp4');
+  const file = path.join(gateway.dataDir, `${final.id}.mp4`);
+  await writeFile(file, Buffer.from(await response.arrayBuffer()));
+  const probe = await ffprobe(file);
+  expect(probe.codec).toBe('h264');
+  expect(final.output).toMatchObject({ width: probe.width, height: probe.height, mimeType: 'video/mp4' });
+  expect(Math.abs(final.output.durationSeconds - probe.durationSeconds)).toBeLessThan(0.01);
+}
+
+describe('video through the cloud providers', () => {
+  it('runway: text to video with THROTTLED shown as QUEUED, progress, credits as cost, output stored', async () => {
+    // THROTTLED lasts long enough that the first poll (at about 1 s) sees it.
+    runway.scriptNextJob(['PENDING', { status: 'THROTTLED', durationMs: 2500 }, 'RUNNING', 'RUNNING', 'SUCCEEDED']);
+    const job = await generate({ prompt: 'a fox in the snow', durationSeconds: 5, routing: { provider: 'runway' } });
+    const { events, final } = await follow(job.id);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.provider).toBe('runway');
+    expect(final.attempts).toMatchObject([{ provider: 'runway', status: 'SUCCEEDED' }]);
+    expect(final.costUsd).toBeGreaterThan(0);
+    expect(events.some((e) => e.status === 'QUEUED' && /throttled/i.test(e.message ?? ''))).toBe(true);
+    const progress = events.map((e) => e.progress).filter((p) => p !== null);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    const create = runway.lastRequest({ method: 'POST', path: '/v1/text_to_video' })!;
+    expect(create.headers['x-runway-version']).toBe('2024-11-06');
+    expect(create.headers.authorization).toBe('Bearer runway-secret-key');
+    await expectStoredVideo(final);
+
+    // The provider's URL expires; ours is still served.
+    const providerUrl = (runway.task(runway.jobIds().at(-1)!) as { output?: string[] }).output![0]!;
+    runway.expireOutput(providerUrl);
+    expect((await fetch(providerUrl)).status).toBe(403);
+    expect((await fetch(final.output.url)).status).toBe(200);
+  });
+
+  it('runway: a safety rejection fails the job with CONTENT_REJECTED, not retryable, without the key', async () => {
+    runway.scriptNextJob(['PENDING', { status: 'FAILED', error: { message: 'Prompt was flagged.', code: 'SAFETY.INPUT.TEXT' } }]);
+    const job = await generate({ prompt: 'something flagged', durationSeconds: 5, routing: { provider: 'runway' } });
+    const { final } = await follow(job.id);
+    expect(final.status).toBe('FAILED');
+    expect(final.error).toMatchObject({ code: 'CONTENT_REJECTED', retryable: false });
+    expect(final.error.message).toContain('Prompt was flagged.');
+    expect(JSON.stringify(final)).not.toContain('runway-secret-key');
+  });
+
+  it('together: the default provider when its key is set; seconds sent as a string; cost from outputs.cost', async () => {
+    const job = await generate({ prompt: 'a paper boat on a river', durationSeconds: 5 });
+    const { final } = await follow(job.id);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(final.provider).toBe('together');
+    const create = together.lastRequest({ method: 'POST', path: '/v1/videos' })!;
+    expect((create.body as { seconds: unknown }).seconds).toBe('5');
+    expect(final.costUsd).toBeGreaterThan(0);
+    await expectStoredVideo(final);
+  });
+
+  it('replicate: the model path, tqdm progress, a webhook that arrives before the next poll, forged and replayed webhooks', async () => {
+    replicate.scriptNextJob([{ status: 'starting', durationMs: 60_000 }, 'processing', 'succeeded']);
+    const job = await generate({ prompt: 'waves', durationSeconds: 5, routing: { provider: 'replicate', model: 'minimax/video-01' } });
+    const create = await expect
+      .poll(() => replicate.lastRequest({ method: 'POST', path: '/v1/models/minimax/video-01/predictions' }), { timeout: 5000 })
+      .toBeTruthy()
+      .then(() => replicate.lastRequest({ method: 'POST', path: '/v1/models/minimax/video-01/predictions' })!);
+    expect((create.body as { webhook?: string }).webhook).toBe(`${gateway.app.config.PUBLIC_URL}/webhooks/replicate`);
+    const predictionId = replicate.jobIds().at(-1)!;
+
+    // Let the poller back off (polls at about 1 s, 2.5 s, 4.75 s), then finish the prediction:
+    // the completed webhook makes the job due at once instead of at the next scheduled poll.
+    const polls = () => replicate.requestsMatching({ method: 'GET', path: `/v1/predictions/${predictionId}` }).length;
+    await expect.poll(polls, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+    const finishedAt = Date.now();
+    replicate.finish(predictionId);
+    await replicate.flushWebhooks();
+    const genuine = replicate.webhookDeliveries.filter((d) => d.predictionId === predictionId && d.kind === 'genuine');
+    expect(genuine.at(-1)).toMatchObject({ event: 'completed', status: 200 });
+    const { final } = await follow(job.id);
+    expect(final.status).toBe('SUCCEEDED');
+    expect(Date.now() - finishedAt).toBeLessThan(1500);
+    // predict_time x the model's price per second (the fake's predict time may round to 0).
+    expect(final.costUsd).not.toBeNull();
+    expect(final.attempts[0].costUsd).toBe(final.costUsd);
+    await expectStoredVideo(final);
+
+    const forged = await replicate.sendForgedWebhook(predictionId);
+    expect(forged.status).toBe(401);
+    const replayed = await replicate.replayWebhook(genuine.at(-1)!);
+    expect(replayed.status).toBe(200);
+    const stale = await replicate.sendStaleWebhook(predictionId, { ageSeconds: 3600 });
+    expect(stale.status).toBe(401);
+  });
+
+  it('a pinned provider without a key answers NoProviderError naming the keys', async () => {
+    const data = await gateway.graphql(GENERATE, { input: { prompt: 'x', routing: { provider: 'nonesuch' } } });
+    expect(data.generateVideo).toMatchObject({ __typename: 'NoProviderError', code: 'NO_PROVIDER' });
+  });
+});
