@@ -19,6 +19,7 @@ import { handleReplicateWebhook } from './http/replicate-webhook.js';
 import { InProcessJobEventBus, type JobEventBus } from './jobs/job-events.js';
 import { JobStore } from './jobs/job-store.js';
 import { Poller } from './jobs/poller.js';
+import { ShortJobService } from './jobs/short-job-service.js';
 import { VideoJobService } from './jobs/video-job-service.js';
 import { createLogger, type Logger } from './logger.js';
 import type { FetchFn } from './media/fetch-media.js';
@@ -83,6 +84,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     publicBaseUrl: () => config.PUBLIC_URL,
     onJobDue: () => poller?.wake(),
   });
+  const shortJobs = new ShortJobService({
+    store: jobs,
+    events,
+    providers,
+    media,
+    logger,
+    maxMediaBytes: config.MAX_MEDIA_BYTES,
+    fetchTimeoutMs: config.SOURCE_FETCH_TIMEOUT_MS,
+    fetch: overrides.fetch,
+  });
   poller = new Poller({
     store: jobs,
     advancer: videoJobs,
@@ -94,7 +105,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   let listeningUrl = '';
   const publicBaseUrl = () => (config.PUBLIC_URL ?? listeningUrl).replace(/\/$/, '');
-  const context: Context = { jobs, videoJobs, events, publicBaseUrl };
+  const context: Context = { jobs, videoJobs, shortJobs, events, publicBaseUrl };
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema: buildSchema(),

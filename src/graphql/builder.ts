@@ -5,10 +5,12 @@ import { GraphQLError, Kind } from 'graphql';
 import type { VideoJobService } from '../jobs/video-job-service.js';
 import type { JobEventBus } from '../jobs/job-events.js';
 import type { JobStore } from '../jobs/job-store.js';
+import type { ShortJobService } from '../jobs/short-job-service.js';
 
 export interface Context {
   jobs: JobStore;
   videoJobs: VideoJobService;
+  shortJobs: ShortJobService;
   events: JobEventBus;
   /** Absolute base URL that media URLs are served under, e.g. http://127.0.0.1:4000 */
   publicBaseUrl: () => string;

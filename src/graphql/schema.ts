@@ -8,6 +8,7 @@ import './types/job.js';
 import './types/job-result.js';
 import './types/inputs.js';
 import './types/mutations.js';
+import './types/short-mutations.js';
 import './types/queries.js';
 import './types/subscriptions.js';
 

@@ -105,10 +105,11 @@ function prompt(value: string | null | undefined, field: string, options: { requ
   return text;
 }
 
-function httpsUrl(value: string, field: string): string {
+/** An https URL, or a ValidationError naming the field. */
+export function httpsUrl(value: string, field: string): string {
   let url: URL;
   try {
-    url = new URL(value);
+    url = new URL(value.trim());
   } catch {
     throw new ValidationError('not a valid URL', field);
   }
@@ -197,6 +198,15 @@ export function parseExtendVideo(input: ExtendVideoInput): ExtendVideoSpec {
   const pin = routingPin(input.routing);
   if (pin) spec.routing = pin;
   return spec;
+}
+
+/** The idempotency key of any mutation: 1 to 200 characters. */
+export function parseIdempotencyKey(value: string | null | undefined): string | undefined {
+  if (value == null) return undefined;
+  if (value.trim() === '' || value.length > 200) {
+    throw new ValidationError('idempotencyKey must have 1 to 200 characters', 'input.idempotencyKey');
+  }
+  return value;
 }
 
 /** Hash of a normalised request, for idempotency: same key and same hash is the same request. */
