@@ -22,7 +22,7 @@ import { Poller } from './jobs/poller.js';
 import { ShortJobService } from './jobs/short-job-service.js';
 import { VideoJobService } from './jobs/video-job-service.js';
 import { createLogger, type Logger } from './logger.js';
-import type { FetchFn } from './media/fetch-media.js';
+import { MediaIntake, type FetchFn } from './media/fetch-media.js';
 import { FileMediaStore, type MediaStore } from './media/store.js';
 import { loadProviderConfig } from './provider-config.js';
 import type { ProviderRegistry } from './providers/registry.js';
@@ -71,6 +71,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     providerConfig: loadProviderConfig(config.CONFIG_FILE),
   });
 
+  const intake = new MediaIntake(media, {
+    maxBytes: config.MAX_MEDIA_BYTES,
+    timeoutMs: config.SOURCE_FETCH_TIMEOUT_MS,
+    fetch: overrides.fetch,
+  });
   let poller: Poller | undefined;
   const videoJobs = new VideoJobService({
     store: jobs,
@@ -78,9 +83,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     providers,
     media,
     logger,
-    maxMediaBytes: config.MAX_MEDIA_BYTES,
-    sourceFetchTimeoutMs: config.SOURCE_FETCH_TIMEOUT_MS,
-    fetch: overrides.fetch,
+    intake,
     publicBaseUrl: () => config.PUBLIC_URL,
     onJobDue: () => poller?.wake(),
   });
@@ -90,9 +93,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     providers,
     media,
     logger,
-    maxMediaBytes: config.MAX_MEDIA_BYTES,
-    fetchTimeoutMs: config.SOURCE_FETCH_TIMEOUT_MS,
-    fetch: overrides.fetch,
+    intake,
   });
   poller = new Poller({
     store: jobs,

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { jobAttempts, jobs, webhookDeliveries, type JobAttemptRow, type JobRow, type NewJobRow } from '../db/schema.js';
-import type { JobStatus, Modality } from '../domain.js';
+import type { JobErrorInfo, JobOutputInfo, JobStatus, Modality } from '../domain.js';
 import { assertTransition } from './state-machine.js';
 
 export interface JobRecord extends JobRow {
@@ -175,6 +175,35 @@ export class JobStore {
       )
       .returning({ id: jobs.id });
     return due.length;
+  }
+
+  /**
+   * Ends a job: closes its current attempt with the outcome, then moves the
+   * job from `from` to the terminal `status`, its cost the sum of its
+   * attempts'. Null when the job was no longer in `from` (canceled meanwhile).
+   */
+  async finishJob(
+    job: JobRow,
+    from: JobStatus,
+    status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELED'>,
+    outcome: { output?: JobOutputInfo; error?: JobErrorInfo; costUsd?: number; model?: string; progress?: number },
+  ): Promise<{ job: JobRow; attempts: JobAttemptRow[] } | null> {
+    if (outcome.model) await this.updateAttempt(job.id, job.attemptCount, { model: outcome.model });
+    await this.finishAttempt(job.id, job.attemptCount, {
+      status,
+      error: outcome.error ?? null,
+      costUsd: outcome.costUsd ?? null,
+    });
+    const attempts = await this.attempts(job.id);
+    const costs = attempts.map((a) => a.costUsd).filter((c): c is number => c !== null);
+    const finished = await this.transition(job.id, from, status, {
+      output: outcome.output ?? null,
+      error: outcome.error ?? null,
+      costUsd: costs.length ? costs.reduce((a, b) => a + b, 0) : null,
+      ...(outcome.model ? { model: outcome.model } : {}),
+      ...(outcome.progress !== undefined ? { progress: outcome.progress } : {}),
+    });
+    return finished ? { job: finished, attempts } : null;
   }
 
   async releaseLease(id: string, owner: string): Promise<void> {

@@ -15,7 +15,7 @@ import type { JobErrorInfo, JobOutputInfo, JobStatus } from '../domain.js';
 import { ConflictError, NoProviderError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { probeMedia } from '../media/ffmpeg.js';
-import { fetchMediaToStore, MediaFetchError, type FetchFn } from '../media/fetch-media.js';
+import { MediaFetchError, type MediaIntake } from '../media/fetch-media.js';
 import { mediaKey, type MediaStore } from '../media/store.js';
 import { ENABLING_KEYS, type ProviderRegistry, type ShortKind, type ShortProviders } from '../providers/registry.js';
 import { ProviderError, type AttemptContext, type ShortMedia, type TranscriptionRequest } from '../providers/types.js';
@@ -30,10 +30,8 @@ export interface ShortJobServiceOptions {
   providers: ProviderRegistry;
   media: MediaStore;
   logger: Logger;
-  maxMediaBytes: number;
-  /** Time limit for copying a provider's output URL into the store. */
-  fetchTimeoutMs: number;
-  fetch?: FetchFn;
+  /** Where provider outputs enter the media store, under its size and time limits. */
+  intake: MediaIntake;
   /** Least time between two writes (and publications) of a streaming job's partial text. */
   partialTextIntervalMs?: number;
 }
@@ -195,23 +193,9 @@ export class ShortJobService {
     status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED'>,
     outcome: { output?: JobOutputInfo; error?: JobErrorInfo; costUsd?: number; model?: string; progress?: number },
   ): Promise<JobRecord> {
-    if (outcome.model) await this.store.updateAttempt(job.id, job.attemptCount, { model: outcome.model });
-    await this.store.finishAttempt(job.id, job.attemptCount, {
-      status,
-      error: outcome.error ?? null,
-      costUsd: outcome.costUsd ?? null,
-    });
-    const attempts = await this.store.attempts(job.id);
-    const costs = attempts.map((a) => a.costUsd).filter((c): c is number => c !== null);
-    const finished = await this.store.transition(job.id, 'RUNNING', status, {
-      output: outcome.output ?? null,
-      error: outcome.error ?? null,
-      costUsd: costs.length ? costs.reduce((a, b) => a + b, 0) : null,
-      model: outcome.model ?? job.model,
-      ...(outcome.progress !== undefined ? { progress: outcome.progress } : {}),
-    });
+    const finished = await this.store.finishJob(job, 'RUNNING', status, outcome);
     if (!finished) return this.current(job.id); // canceled while the provider worked
-    return this.publish(finished, attempts);
+    return this.publish(finished.job, finished.attempts);
   }
 
   private failureInfo(jobId: string, error: unknown): JobErrorInfo {
@@ -324,14 +308,9 @@ export class ShortJobService {
     for (const [index, item] of media.entries()) {
       const key = mediaKey(job.id, `output-${index + 1}.${extensionOf(item, mediaKind)}`);
       if (item.kind === 'remote') {
-        await fetchMediaToStore(item.url, this.options.media, key, {
-          maxBytes: this.options.maxMediaBytes,
-          timeoutMs: this.options.fetchTimeoutMs,
-          accept: [`${mediaKind}/`],
-          fetch: this.options.fetch,
-        });
+        await this.options.intake.fromUrl(item.url, key, [`${mediaKind}/`]);
       } else {
-        await this.options.media.write(key, item.body);
+        await this.options.intake.fromStream(item.body, key, `the ${mediaKind} the provider returned`);
       }
       keys.push(key);
     }

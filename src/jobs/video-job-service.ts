@@ -9,7 +9,7 @@ import { isTerminal, type JobErrorInfo, type JobOutputInfo, type JobStatus } fro
 import { ConflictError, NoProviderError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { probeMedia } from '../media/ffmpeg.js';
-import { fetchMediaToStore, MediaFetchError, type FetchFn } from '../media/fetch-media.js';
+import { MediaFetchError, type MediaIntake } from '../media/fetch-media.js';
 import { mediaKey, type MediaStore } from '../media/store.js';
 import { ENABLING_KEYS, type ProviderRegistry } from '../providers/registry.js';
 import {
@@ -19,6 +19,7 @@ import {
   type GenerateVideoRequest,
   type PollResult,
   type ProducedMedia,
+  type SubmitResult,
   type Support,
   type VideoProvider,
   type VideoSource,
@@ -33,11 +34,10 @@ export interface VideoJobServiceOptions {
   providers: ProviderRegistry;
   media: MediaStore;
   logger: Logger;
-  maxMediaBytes: number;
-  sourceFetchTimeoutMs: number;
+  /** Where sources and provider outputs enter the media store. */
+  intake: MediaIntake;
   /** How long an attempt may stay in flight before it is failed as overdue. */
   attemptDeadlineMs?: number;
-  fetch?: FetchFn;
   /** The gateway's public URL, when it has one: providers fetch sources from it. */
   publicBaseUrl?: () => string | undefined;
   /** Called when a job becomes due, so the poller picks it up at once. */
@@ -51,7 +51,7 @@ export function pollInterval(provider: VideoProvider | undefined, pollCount: num
   return hintMs === undefined ? backoff : Math.min(15_000, Math.max(500, hintMs));
 }
 
-const SOURCE_ACCEPT = ['video/'];
+const VIDEO_ACCEPT = ['video/'];
 
 export class VideoJobService {
   private readonly attemptDeadlineMs: number;
@@ -148,7 +148,7 @@ export class VideoJobService {
 
   private async submit(job: JobRow, owner: string): Promise<void> {
     const spec = job.input as unknown as VideoSpec;
-    let chosen: { provider: VideoProvider; start: () => Promise<import('../providers/types.js').SubmitResult> };
+    let chosen: { provider: VideoProvider; start: () => Promise<SubmitResult> };
     try {
       chosen = await this.choose(job, spec);
     } catch (error) {
@@ -229,8 +229,7 @@ export class VideoJobService {
       await this.restartLost(job, provider, owner);
       return;
     }
-    const attemptStarted = await this.attemptStartedAt(job);
-    if (!isTerminal(result.status) && attemptStarted && Date.now() - attemptStarted.getTime() > this.attemptDeadlineMs) {
+    if (!isTerminal(result.status) && (await this.attemptOverdue(job))) {
       await provider.cancel(job.providerJobId!).catch(() => {});
       await this.finish(job, 'FAILED', {
         error: {
@@ -355,12 +354,7 @@ export class VideoJobService {
         continue;
       }
       const key = mediaKey(job.id, `output-${job.attemptCount}-${index}.mp4`);
-      await fetchMediaToStore(item.url, this.options.media, key, {
-        maxBytes: this.options.maxMediaBytes,
-        timeoutMs: this.options.sourceFetchTimeoutMs,
-        accept: SOURCE_ACCEPT,
-        fetch: this.options.fetch,
-      });
+      await this.options.intake.fromUrl(item.url, key, VIDEO_ACCEPT);
       keys.push(key);
     }
     const probe = await probeMedia(this.options.media.pathOf(keys[0]!));
@@ -379,21 +373,10 @@ export class VideoJobService {
     status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED' | 'CANCELED'>,
     outcome: { output?: JobOutputInfo; error?: JobErrorInfo; costUsd?: number; progress?: number },
   ): Promise<void> {
-    await this.store.finishAttempt(job.id, job.attemptCount, {
-      status,
-      error: outcome.error ?? null,
-      costUsd: outcome.costUsd ?? null,
-    });
-    const attempts = await this.store.attempts(job.id);
-    const costs = attempts.map((a) => a.costUsd).filter((c): c is number => c !== null);
-    const finished = await this.store.transition(job.id, job.status, status, {
-      output: outcome.output ?? null,
-      error: outcome.error ?? null,
-      costUsd: costs.length ? costs.reduce((a, b) => a + b, 0) : null,
-      ...(outcome.progress !== undefined ? { progress: outcome.progress } : {}),
-    });
-    if (finished) await this.publish({ ...finished }, attempts);
+    const finished = await this.store.finishJob(job, job.status, status, outcome);
+    if (finished) await this.publish(finished.job, finished.attempts);
   }
+
 
   private async fail(job: JobRow, error: JobErrorInfo): Promise<void> {
     if (job.attemptCount > 0) await this.store.finishAttempt(job.id, job.attemptCount, { status: 'FAILED', error });
@@ -401,17 +384,23 @@ export class VideoJobService {
     if (failed) await this.publish(failed);
   }
 
-  private async attemptStartedAt(job: JobRow): Promise<Date | null> {
-    if (job.attemptCount === 0) return null;
+  /**
+   * Whether the current attempt has run past its deadline. An attempt starts
+   * after its job was created, so a job younger than the deadline needs no
+   * read of its attempts: most polls cost no extra query.
+   */
+  private async attemptOverdue(job: JobRow): Promise<boolean> {
+    if (job.attemptCount === 0 || Date.now() - job.createdAt.getTime() <= this.attemptDeadlineMs) return false;
     const attempts = await this.store.attempts(job.id);
-    return attempts.find((a) => a.n === job.attemptCount)?.startedAt ?? null;
+    const started = attempts.find((a) => a.n === job.attemptCount)?.startedAt;
+    return started !== undefined && Date.now() - started.getTime() > this.attemptDeadlineMs;
   }
 
   /** Picks the first registered provider that can serve the request, preparing its source first. */
   private async choose(
     job: JobRow,
     spec: VideoSpec,
-  ): Promise<{ provider: VideoProvider; start: () => Promise<import('../providers/types.js').SubmitResult> }> {
+  ): Promise<{ provider: VideoProvider; start: () => Promise<SubmitResult> }> {
     const context = { jobId: job.id, attempt: job.attemptCount + 1 };
     const reasons: string[] = [];
     const candidates = this.candidates(spec);
@@ -521,12 +510,7 @@ export class VideoJobService {
     if (ref.kind === 'job') return this.measuredSource((await this.sourceJob(ref.jobId)).key);
     const key = mediaKey(job.id, 'source.mp4');
     if (!(await this.options.media.stat(key))) {
-      await fetchMediaToStore(ref.url, this.options.media, key, {
-        maxBytes: this.options.maxMediaBytes,
-        timeoutMs: this.options.sourceFetchTimeoutMs,
-        accept: SOURCE_ACCEPT,
-        fetch: this.options.fetch,
-      });
+      await this.options.intake.fromUrl(ref.url, key, VIDEO_ACCEPT);
     }
     return this.measuredSource(key);
   }

@@ -65,24 +65,56 @@ export async function fetchMediaToStore(
     await response.body.cancel().catch(() => {});
     throw new MediaFetchError(`${describe(url)} is ${declared} bytes; the limit is ${options.maxBytes}`, false);
   }
+  const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>, { signal });
+  try {
+    const stored = await store.write(key, limitBytes(body, options.maxBytes, describe(url)));
+    return { ...stored, contentType };
+  } catch (error) {
+    if (error instanceof MediaFetchError) throw error;
+    throw new MediaFetchError(`could not fetch ${describe(url)}: ${reason(error, timeout)}`, true);
+  }
+}
+
+/** `body`, failing with a MediaFetchError once more than `maxBytes` have passed. */
+function limitBytes(body: Readable, maxBytes: number, what: string): Readable {
   let seen = 0;
-  const limit = new Transform({
+  const limited = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
-      if (seen > options.maxBytes) {
-        callback(new MediaFetchError(`${describe(url)} is larger than the limit of ${options.maxBytes} bytes`, false));
+      if (seen > maxBytes) {
+        callback(new MediaFetchError(`${what} is larger than the limit of ${maxBytes} bytes`, false));
         return;
       }
       callback(null, chunk);
     },
   });
-  const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>, { signal });
-  try {
-    const stored = await store.write(key, body.pipe(limit));
-    return { ...stored, contentType };
-  } catch (error) {
-    if (error instanceof MediaFetchError) throw error;
-    throw new MediaFetchError(`could not fetch ${describe(url)}: ${reason(error, timeout)}`, true);
+  body.once('error', (error) => limited.destroy(error));
+  return body.pipe(limited);
+}
+
+export interface MediaLimits {
+  maxBytes: number;
+  timeoutMs: number;
+  fetch?: FetchFn;
+}
+
+/**
+ * The one way media enters the store from outside, under one size limit:
+ * from a URL (a user's source, a provider's expiring output) or from a stream
+ * a provider answered with (speech bytes).
+ */
+export class MediaIntake {
+  constructor(
+    readonly store: MediaStore,
+    private readonly limits: MediaLimits,
+  ) {}
+
+  fromUrl(url: string, key: string, accept: string[], signal?: AbortSignal): Promise<FetchedMedia> {
+    return fetchMediaToStore(url, this.store, key, { ...this.limits, accept, signal });
+  }
+
+  fromStream(body: Readable, key: string, what: string): Promise<StoredFile> {
+    return this.store.write(key, limitBytes(body, this.limits.maxBytes, what));
   }
 }
 

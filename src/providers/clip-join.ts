@@ -11,7 +11,7 @@ import { fetchMediaToStore, type FetchFn } from '../media/fetch-media.js';
 import { assertValidKey, mediaKey, type MediaStore } from '../media/store.js';
 import { h264Mp4OutputArgs } from './local/encoding.js';
 import { evenFloor, ffmpegSeconds, probeRenderSource } from './local/render-source.js';
-import { MediaInputError, toProviderError, type ProviderName } from './provider-errors.js';
+import { failedJob, MediaInputError, toProviderError, type ProviderName } from './provider-errors.js';
 import type { PollResult, ProducedMedia, Support, VideoSource } from './types.js';
 
 /** The prompt of a continuation when the extend request has none. */
@@ -191,28 +191,39 @@ export async function completeExtension(options: {
   return { kind: 'stored', key: outputKey };
 }
 
+const PROVIDER_LABELS: Record<ProviderName, string> = { together: 'Together', runway: 'Runway', replicate: 'Replicate' };
+
 /**
- * The poll answer once the provider's continuation is ready: SUCCEEDED with
- * the joined video, or FAILED when it cannot be made. A failure that may pass
- * (the download timed out, a 5xx) is thrown instead, so the job is polled
- * again and the provider's URL fetched afresh.
+ * The poll answer for a video the provider finished: its output URL for the
+ * job service to copy, or, for an extension, the source joined with that
+ * continuation (FAILED when it cannot be made). A failure that may pass (the
+ * download timed out, a 5xx) is thrown instead, so the job is polled again
+ * and the provider's URL fetched afresh. No URL at all is the provider's fault.
  */
-export async function finishedExtension(options: {
+export async function succeededVideo(options: {
   provider: ProviderName;
   secrets: readonly string[];
   store: MediaStore;
-  target: ExtendTarget;
-  continuationUrl: string;
   download: DownloadLimits;
+  /** The provider's output URL, if it gave one. */
+  url: string | undefined;
+  /** Set when the job extends a source: the output is the source joined with the continuation at `url`. */
+  extend: ExtendTarget | undefined;
   costUsd?: number;
 }): Promise<PollResult> {
+  const { url, extend, costUsd } = options;
+  if (!url) {
+    const message = `${PROVIDER_LABELS[options.provider]} reported success without an output URL`;
+    return failedJob({ code: 'PROVIDER_ERROR', message, retryable: false }, costUsd);
+  }
+  if (!extend) return { kind: 'status', status: 'SUCCEEDED', progress: 1, output: { media: [{ kind: 'remote', url }] }, costUsd };
   try {
-    const media = await completeExtension(options);
-    return { kind: 'status', status: 'SUCCEEDED', progress: 1, output: { media: [media] }, costUsd: options.costUsd };
+    const media = await completeExtension({ ...options, target: extend, continuationUrl: url });
+    return { kind: 'status', status: 'SUCCEEDED', progress: 1, output: { media: [media] }, costUsd };
   } catch (error) {
     const failure = toProviderError(options.provider, error, options.secrets);
     if (failure.info.retryable) throw failure;
-    return { kind: 'status', status: 'FAILED', progress: null, error: failure.info, costUsd: options.costUsd };
+    return failedJob(failure.info, costUsd);
   }
 }
 

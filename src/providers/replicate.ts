@@ -12,7 +12,7 @@ import {
   CONTINUATION_PROMPT,
   DEFAULT_DOWNLOAD_LIMITS,
   extendHandle,
-  finishedExtension,
+  succeededVideo,
   lastFrameDataUri,
   parseHandle,
   type DownloadLimits,
@@ -146,25 +146,16 @@ export class ReplicateProvider implements VideoProvider {
         return { kind: 'status', status, progress: null };
       case 'RUNNING':
         return { kind: 'status', status, progress: parseProgressFromLogs(prediction)?.percentage ?? null };
-      case 'SUCCEEDED': {
-        const url = firstUrl(prediction.output);
-        if (!url) {
-          const message = 'Replicate reported success without an output URL';
-          return failedJob({ code: 'PROVIDER_ERROR', message, retryable: false }, costUsd);
-        }
-        if (extend) {
-          return finishedExtension({
-            provider: 'replicate',
-            secrets: this.secrets,
-            store: this.store,
-            target: extend,
-            continuationUrl: url,
-            download: this.download,
-            costUsd,
-          });
-        }
-        return { kind: 'status', status, progress: 1, output: { media: [{ kind: 'remote', url }] }, costUsd };
-      }
+      case 'SUCCEEDED':
+        return succeededVideo({
+          provider: 'replicate',
+          secrets: this.secrets,
+          store: this.store,
+          download: this.download,
+          url: firstUrl(prediction.output),
+          extend,
+          costUsd,
+        });
       case 'FAILED': {
         const message =
           typeof prediction.error === 'string' && prediction.error ? prediction.error : 'Replicate failed the prediction';

@@ -16,7 +16,7 @@ import {
   DEFAULT_DOWNLOAD_LIMITS,
   checkSourceInput,
   extendHandle,
-  finishedExtension,
+  succeededVideo,
   lastFrameDataUri,
   parseHandle,
   sourceInput,
@@ -204,25 +204,16 @@ export class RunwayProvider implements VideoProvider {
         return { kind: 'status', status: 'QUEUED', progress: null, message: THROTTLED_MESSAGE };
       case 'RUNNING':
         return { kind: 'status', status: 'RUNNING', progress: clampProgress(task.progress) };
-      case 'SUCCEEDED': {
-        const url = task.output[0];
-        if (!url) {
-          const message = 'Runway reported success without an output';
-          return failedJob({ code: 'PROVIDER_ERROR', message, retryable: false }, costUsd);
-        }
-        if (extend) {
-          return finishedExtension({
-            provider: 'runway',
-            secrets: this.secrets,
-            store: this.store,
-            target: extend,
-            continuationUrl: url,
-            download: this.download,
-            costUsd,
-          });
-        }
-        return { kind: 'status', status: 'SUCCEEDED', progress: 1, output: { media: [{ kind: 'remote', url }] }, costUsd };
-      }
+      case 'SUCCEEDED':
+        return succeededVideo({
+          provider: 'runway',
+          secrets: this.secrets,
+          store: this.store,
+          download: this.download,
+          url: task.output[0],
+          extend,
+          costUsd,
+        });
       case 'FAILED':
         return failedJob(jobFailureInfo({ code: task.failureCode, message: task.failure }), costUsd);
       case 'CANCELLED':

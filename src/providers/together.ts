@@ -18,7 +18,7 @@ import {
   DEFAULT_DOWNLOAD_LIMITS,
   checkSourceInput,
   extendHandle,
-  finishedExtension,
+  succeededVideo,
   parseHandle,
   sourceInput,
   type DownloadLimits,
@@ -183,25 +183,16 @@ export class TogetherProvider
       case 'RUNNING':
         // Together reports no progress.
         return { kind: 'status', status, progress: null };
-      case 'SUCCEEDED': {
-        const url = job.outputs?.video_url;
-        if (!url) {
-          const message = 'Together reported completion without a video URL';
-          return failedJob({ code: 'PROVIDER_ERROR', message, retryable: false }, costUsd);
-        }
-        if (extend) {
-          return finishedExtension({
-            provider: 'together',
-            secrets: this.secrets,
-            store: this.store,
-            target: extend,
-            continuationUrl: url,
-            download: this.download,
-            costUsd,
-          });
-        }
-        return { kind: 'status', status, progress: 1, output: { media: [{ kind: 'remote', url }] }, costUsd };
-      }
+      case 'SUCCEEDED':
+        return succeededVideo({
+          provider: 'together',
+          secrets: this.secrets,
+          store: this.store,
+          download: this.download,
+          url: job.outputs?.video_url,
+          extend,
+          costUsd,
+        });
       case 'FAILED':
         return failedJob(
           jobFailureInfo({ code: job.error?.code, message: job.error?.message ?? 'Together failed the video job' }),

@@ -4,13 +4,13 @@
 // Replicate webhooks accepted, forged, replayed and arriving before the poll.
 
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicateFake, type ReplicateFake } from '../fakes/replicate.js';
 import { startRunwayFake, type RunwayFake } from '../fakes/runway.js';
 import { startTogetherFake, type TogetherFake } from '../fakes/together.js';
 import { ffprobe } from '../helpers/ffprobe.js';
+import { freePort } from '../helpers/net.js';
 import { PROGRESS_SUBSCRIPTION, RESULT_FIELDS, startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const GENERATE = `mutation ($input: GenerateVideoInput!) { generateVideo(input: $input) { ${RESULT_FIELDS} } }`;
@@ -19,14 +19,6 @@ let together: TogetherFake;
 let runway: RunwayFake;
 let replicate: ReplicateFake;
 let gateway: TestGateway;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeAll(async () => {
   together = await startTogetherFake({ apiKey: 'together-secret-key' });

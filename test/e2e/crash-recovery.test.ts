@@ -5,13 +5,13 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, usePostgres, type TestDatabase } from '../helpers/database.js';
 import { ffprobe } from '../helpers/ffprobe.js';
+import { freePort } from '../helpers/net.js';
 import { PROGRESS_SUBSCRIPTION } from '../helpers/gateway.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -23,14 +23,6 @@ interface Child {
   url: string;
   exited: Promise<number | null>;
   output: string[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function startChild(env: Record<string, string>): Promise<Child> {

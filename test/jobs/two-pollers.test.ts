@@ -18,6 +18,7 @@ import { Poller } from '../../src/jobs/poller.js';
 import { VideoJobService } from '../../src/jobs/video-job-service.js';
 import { parseGenerateVideo } from '../../src/jobs/video-requests.js';
 import { silentLogger } from '../../src/logger.js';
+import { MediaIntake } from '../../src/media/fetch-media.js';
 import { FileMediaStore, mediaKey } from '../../src/media/store.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import type { PollResult, SubmitResult, VideoProvider } from '../../src/providers/types.js';
@@ -114,8 +115,7 @@ it(`two pollers share ${JOBS} jobs: each submitted once, finished once, never po
       providers: new ProviderRegistry().registerVideo(provider),
       media,
       logger: silentLogger(),
-      maxMediaBytes: 10_000_000,
-      sourceFetchTimeoutMs: 1000,
+      intake: new MediaIntake(media, { maxBytes: 10_000_000, timeoutMs: 1000 }),
     });
     const originalPublish = events.publish.bind(events);
     events.publish = (event) => {
