@@ -28,6 +28,9 @@ import { loadProviderConfig } from './provider-config.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createProviderRegistry } from './providers/setup.js';
 
+/** A short job not updated for this long has lost its process (provider calls time out within minutes). */
+const ABANDONED_AFTER_MS = 15 * 60_000;
+
 export interface AppOverrides {
   logger?: Logger;
   events?: JobEventBus;
@@ -43,6 +46,7 @@ export interface App {
   readonly database: DatabaseHandle;
   readonly jobs: JobStore;
   readonly videoJobs: VideoJobService;
+  readonly shortJobs: ShortJobService;
   readonly poller: Poller;
   readonly media: MediaStore;
   readonly providers: ProviderRegistry;
@@ -95,6 +99,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     logger,
     intake,
   });
+  if (database.exclusive) {
+    // As with leases: with PGlite, a short job in flight now was left by a dead process.
+    const failed = await shortJobs.failAbandoned(0);
+    if (failed > 0) logger.info({ failed }, 'failed short jobs left by an earlier process');
+  }
   poller = new Poller({
     store: jobs,
     advancer: videoJobs,
@@ -102,6 +111,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     leaseMs: config.LEASE_MS,
     concurrency: config.POLLER_BATCH_SIZE,
     owner: overrides.pollerOwner,
+    chores: [
+      {
+        name: 'fail abandoned short jobs',
+        everyMs: 60_000,
+        // Another instance on a shared Postgres may be working on a job: only
+        // jobs silent far longer than any provider call count as abandoned.
+        run: () => shortJobs.failAbandoned(ABANDONED_AFTER_MS),
+      },
+    ],
   });
 
   let listeningUrl = '';
@@ -181,6 +199,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     database,
     jobs,
     videoJobs,
+    shortJobs,
     poller,
     media,
     providers,

@@ -206,6 +206,23 @@ export class JobStore {
     return finished ? { job: finished, attempts } : null;
   }
 
+  /**
+   * In-flight jobs the poller never schedules (short jobs run inside their
+   * request) that have not changed for `olderThanMs`: their process is gone.
+   */
+  async unscheduledSince(olderThanMs: number): Promise<JobRow[]> {
+    return this.db
+      .select()
+      .from(jobs)
+      .where(
+        and(
+          inArray(jobs.status, inFlight),
+          isNull(jobs.nextPollAt),
+          lte(jobs.updatedAt, sql`now() - ${`${olderThanMs} milliseconds`}::interval`),
+        ),
+      );
+  }
+
   async releaseLease(id: string, owner: string): Promise<void> {
     await this.db
       .update(jobs)

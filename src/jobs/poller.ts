@@ -23,6 +23,8 @@ export interface PollerOptions {
   /** How long the loop sleeps when nothing wakes it. */
   idleMs?: number;
   owner?: string;
+  /** Housekeeping run from the same loop, each at most every `everyMs` (the first at start). */
+  chores?: { name: string; everyMs: number; run: () => Promise<unknown> }[];
 }
 
 export class Poller {
@@ -32,6 +34,7 @@ export class Poller {
   private readonly inFlight = new Map<string, Promise<void>>();
   private wakeUp: (() => void) | null = null;
   private wakeRequested = false;
+  private readonly choresDueAt = new Map<string, number>();
 
   constructor(private readonly options: PollerOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -81,10 +84,24 @@ export class Poller {
     return claimed.length;
   }
 
+  private async runDueChores(): Promise<void> {
+    const now = Date.now();
+    for (const chore of this.options.chores ?? []) {
+      if ((this.choresDueAt.get(chore.name) ?? 0) > now) continue;
+      this.choresDueAt.set(chore.name, now + chore.everyMs);
+      try {
+        await chore.run();
+      } catch (error) {
+        this.options.logger.error({ err: error, chore: chore.name }, 'a poller chore failed');
+      }
+    }
+  }
+
   private async run(): Promise<void> {
     const idleMs = this.options.idleMs ?? 250;
     while (this.running) {
       this.wakeRequested = false;
+      await this.runDueChores();
       try {
         await this.pass();
       } catch (error) {

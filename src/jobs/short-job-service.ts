@@ -93,6 +93,8 @@ const DEFAULT_EXTENSION = { image: 'png', audio: 'mp3' } as const;
 
 export class ShortJobService {
   private readonly partialTextIntervalMs: number;
+  /** Jobs this process is running now: never abandoned, whatever their age. */
+  private readonly running = new Set<string>();
 
   constructor(private readonly options: ShortJobServiceOptions) {
     this.partialTextIntervalMs = options.partialTextIntervalMs ?? 100;
@@ -129,8 +131,36 @@ export class ShortJobService {
         return this.record(outcome.job);
       case 'created':
         await this.publish(outcome.job);
-        return this.execute(outcome.job, prepared);
+        this.running.add(outcome.job.id);
+        try {
+          return await this.execute(outcome.job, prepared);
+        } finally {
+          this.running.delete(outcome.job.id);
+        }
     }
+  }
+
+  /**
+   * Fails short jobs whose process died while the provider worked on them
+   * (they are never polled, so nothing else would end them). Not resubmitted:
+   * the provider may have done, and billed, the work.
+   */
+  async failAbandoned(olderThanMs: number): Promise<number> {
+    let failed = 0;
+    for (const job of await this.store.unscheduledSince(olderThanMs)) {
+      if (this.running.has(job.id)) continue;
+      const finished = await this.store.finishJob(job, job.status, 'FAILED', {
+        error: {
+          code: 'INTERNAL',
+          message: 'the gateway stopped while the provider was working on the job; it was not resubmitted',
+          retryable: true,
+        },
+      });
+      if (!finished) continue;
+      await this.publish(finished.job, finished.attempts);
+      failed++;
+    }
+    return failed;
   }
 
   private async execute(job: JobRow, prepared: PreparedCall): Promise<JobRecord> {
@@ -152,12 +182,19 @@ export class ShortJobService {
     const partial = prepared.streams
       ? new PartialText(this.partialTextIntervalMs, (text) => this.writePartialText(running, attempts, text))
       : undefined;
+    const cancellation = this.abortWhenCanceled(job.id);
     let result: ShortResult;
     try {
-      result = await prepared.call({ jobId: job.id, attempt: n }, partial && ((delta) => partial.append(delta)));
+      result = await prepared.call(
+        { jobId: job.id, attempt: n, signal: cancellation.signal },
+        partial && ((delta) => partial.append(delta)),
+      );
     } catch (error) {
       await partial?.close();
+      if (cancellation.signal.aborted) return this.current(job.id); // canceled: cancelJob wrote the outcome
       return this.finish(running, 'FAILED', { error: this.failureInfo(job.id, error) });
+    } finally {
+      cancellation.stop();
     }
     // Any partial write still in flight lands before the final state.
     await partial?.close();
@@ -173,6 +210,24 @@ export class ShortJobService {
       });
     }
     return this.finish(running, 'SUCCEEDED', { output, costUsd: result.costUsd, model: result.model, progress: 1 });
+  }
+
+  /**
+   * Aborts the provider call when the job is canceled (cancelJob publishes
+   * CANCELED on the job's topic), so a canceled job stops costing at once.
+   */
+  private abortWhenCanceled(jobId: string): { signal: AbortSignal; stop: () => void } {
+    const controller = new AbortController();
+    const changes = this.options.events.subscribe(jobId);
+    void (async () => {
+      for await (const event of changes) {
+        if (event.job.status === 'CANCELED') {
+          controller.abort(new Error('the job was canceled'));
+          return;
+        }
+      }
+    })();
+    return { signal: controller.signal, stop: () => void changes.return?.() };
   }
 
   /** False when the job left RUNNING (canceled), so the stream stops writing. */

@@ -236,6 +236,30 @@ describe('streaming', () => {
   });
 });
 
+describe('cancelJob on a running short job', () => {
+  it('aborts the streaming provider call: the mutation answers CANCELED before the stream would have ended', async () => {
+    const prompt = `stream please ${randomUUID()}`;
+    const started = Date.now();
+    const finished = run(TEXT, { prompt });
+    let id: string | undefined;
+    while (!id) {
+      const data = await gateway.graphql(`{ jobs(first: 5, modality: TEXT) { edges { node { id prompt status } } } }`);
+      id = data.jobs.edges.find((edge: any) => edge.node.prompt === prompt && edge.node.status === 'RUNNING')?.node.id;
+      if (!id) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const canceled = await gateway.graphql(`mutation ($id: ID!) { cancelJob(id: $id) { __typename ... on JobPayload { job { status } } } }`, { id });
+    expect(canceled.cancelJob).toEqual({ __typename: 'JobPayload', job: { status: 'CANCELED' } });
+    const result = await finished;
+    expect(result.job.status).toBe('CANCELED');
+    expect(result.job.attempts).toMatchObject([{ status: 'CANCELED' }]);
+    // The whole stream takes about 31 events x 30 ms; the aborted call ends well before.
+    const streamMs = STREAMED_REPLY.split(' ').length * SSE_EVENT_GAP_MS;
+    expect(Date.now() - started).toBeLessThan(streamMs);
+    const read = await gateway.graphql(`query ($id: ID!) { job(id: $id) { status } }`, { id });
+    expect(read.job.status).toBe('CANCELED');
+  });
+});
+
 describe('provider failures end the job FAILED with the provider error', () => {
   it('a 401 is PROVIDER_AUTH with the provider message and never the key', async () => {
     fake.failNext({ status: 401, message: `Invalid API key provided: ${API_KEY}`, code: 'invalid_api_key' });
