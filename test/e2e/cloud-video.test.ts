@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicateFake, type ReplicateFake } from '../fakes/replicate.js';
 import { startRunwayFake, type RunwayFake } from '../fakes/runway.js';
-import { startTogetherFake, type TogetherFake } from '../fakes/together.js';
+import { DEFAULT_TOGETHER_MODELS, startTogetherFake, type TogetherFake } from '../fakes/together.js';
+import { defaultProviderConfig } from '../../src/provider-config.js';
 import { ffprobe } from '../helpers/ffprobe.js';
 import { freePort } from '../helpers/net.js';
 import { PROGRESS_SUBSCRIPTION, RESULT_FIELDS, startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -21,7 +22,14 @@ let replicate: ReplicateFake;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  together = await startTogetherFake({ apiKey: 'together-secret-key' });
+  together = await startTogetherFake({
+    apiKey: 'together-secret-key',
+    // The configured video-edit model must be in the catalog, as with the real API.
+    models: [
+      ...DEFAULT_TOGETHER_MODELS,
+      { ...DEFAULT_TOGETHER_MODELS.find((m) => m.type === 'video')!, id: defaultProviderConfig.together.models.video.edit },
+    ],
+  });
   runway = await startRunwayFake({ apiKey: 'runway-secret-key', acceptHttpInputs: true });
   replicate = await startReplicateFake({ apiKey: 'replicate-secret-key' });
   const port = await freePort();
@@ -148,6 +156,87 @@ describe('video through the cloud providers', () => {
     expect(replayed.status).toBe(200);
     const stale = await replicate.sendStaleWebhook(predictionId, { ageSeconds: 3600 });
     expect(stale.status).toBe(401);
+  });
+
+  describe('edit and extend a finished video', () => {
+    const EDIT = `mutation ($input: EditVideoInput!) { editVideo(input: $input) { ${RESULT_FIELDS} } }`;
+    const EXTEND = `mutation ($input: ExtendVideoInput!) { extendVideo(input: $input) { ${RESULT_FIELDS} } }`;
+    let source: any;
+
+    beforeAll(async () => {
+      const job = await generate({ prompt: 'a source clip', durationSeconds: 5, routing: { provider: 'runway' } });
+      source = (await follow(job.id)).final;
+      expect(source.status).toBe('SUCCEEDED');
+    });
+
+    async function run(mutation: string, input: Record<string, unknown>) {
+      const data = await gateway.graphql(mutation, { input });
+      const result = Object.values(data)[0] as any;
+      expect(result.__typename, JSON.stringify(result)).toBe('JobPayload');
+      return (await follow(result.job.id)).final;
+    }
+
+    it('runway edits through video_to_video (aleph2); an http public URL is not https, so the source goes inline', async () => {
+      const final = await run(EDIT, { sourceJobId: source.id, prompt: 'make it look like a watercolor painting', routing: { provider: 'runway' } });
+      expect(final).toMatchObject({ status: 'SUCCEEDED', provider: 'runway', operation: 'EDIT' });
+      const create = runway.lastRequest({ method: 'POST', path: '/v1/video_to_video' })!;
+      expect(create.body).toMatchObject({ model: 'aleph2' });
+      expect(String((create.body as { videoUri: unknown }).videoUri)).toMatch(/^data:video\/mp4;base64,/);
+      await expectStoredVideo(final);
+    });
+
+    it('runway extends through the last frame, image to video, and a local join', async () => {
+      const final = await run(EXTEND, { sourceJobId: source.id, extensionSeconds: 5, routing: { provider: 'runway' } });
+      expect(final).toMatchObject({ status: 'SUCCEEDED', provider: 'runway', operation: 'EXTEND' });
+      const create = runway.lastRequest({ method: 'POST', path: '/v1/image_to_video' })!;
+      expect(String((create.body as { promptImage: unknown }).promptImage)).toMatch(/^data:image\//);
+      expect(final.output.durationSeconds).toBeGreaterThan(source.output.durationSeconds + 1);
+      await expectStoredVideo(final);
+    });
+
+    it('together edits with media.source_video and extends with media.frame_videos', async () => {
+      const edited = await run(EDIT, { sourceJobId: source.id, prompt: 'turn the sky purple', routing: { provider: 'together' } });
+      expect(edited).toMatchObject({ status: 'SUCCEEDED', provider: 'together' });
+      const editCreate = together.lastRequest({ method: 'POST', path: '/v1/videos' })!;
+      expect((editCreate.body as any).media.source_video).toBe(source.output.url);
+      await expectStoredVideo(edited);
+
+      const extended = await run(EXTEND, { sourceJobId: source.id, extensionSeconds: 5, routing: { provider: 'together' } });
+      expect(extended).toMatchObject({ status: 'SUCCEEDED', provider: 'together' });
+      const extendCreate = together.lastRequest({ method: 'POST', path: '/v1/videos' })!;
+      expect((extendCreate.body as any).media.frame_videos).toEqual([{ video: source.output.url }]);
+      expect(extended.output.durationSeconds).toBeGreaterThan(source.output.durationSeconds + 1);
+      await expectStoredVideo(extended);
+    });
+
+    it('replicate extends through an image-to-video model and a local join', async () => {
+      const final = await run(EXTEND, { sourceJobId: source.id, extensionSeconds: 5, routing: { provider: 'replicate' } });
+      expect(final).toMatchObject({ status: 'SUCCEEDED', provider: 'replicate' });
+      expect(final.output.durationSeconds).toBeGreaterThan(source.output.durationSeconds + 1);
+      await expectStoredVideo(final);
+    });
+
+    it('a generative edit with no provider pinned goes to a cloud provider, not the local one', async () => {
+      const final = await run(EDIT, { sourceJobId: source.id, prompt: 'turn the fox into a wolf' });
+      expect(final.status).toBe('SUCCEEDED');
+      expect(final.provider).not.toBe('local');
+    });
+  });
+
+  describe('provider failures at submission', () => {
+    it('a 500 fails the job PROVIDER_UNAVAILABLE (retryable) and a 400 VALIDATION, with the provider message', async () => {
+      runway.failNext({ status: 500, message: 'upstream exploded', match: { method: 'POST', path: '/v1/text_to_video' } });
+      const unavailable = (await follow((await generate({ prompt: 'x', durationSeconds: 5, routing: { provider: 'runway' } })).id)).final;
+      expect(unavailable).toMatchObject({ status: 'FAILED', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
+      expect(unavailable.error.message).toContain('upstream exploded');
+      expect(unavailable.attempts).toMatchObject([{ provider: 'runway', status: 'FAILED' }]);
+
+      runway.failNext({ status: 400, message: 'promptText is too long', match: { method: 'POST', path: '/v1/text_to_video' } });
+      const invalid = (await follow((await generate({ prompt: 'y', durationSeconds: 5, routing: { provider: 'runway' } })).id)).final;
+      expect(invalid).toMatchObject({ status: 'FAILED', error: { code: 'VALIDATION', retryable: false } });
+      expect(invalid.error.message).toContain('promptText is too long');
+      expect(JSON.stringify([unavailable, invalid])).not.toContain('runway-secret-key');
+    });
   });
 
   it('a pinned provider without a key answers NoProviderError naming the keys', async () => {
