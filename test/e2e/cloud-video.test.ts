@@ -158,6 +158,35 @@ describe('video through the cloud providers', () => {
     expect(stale.status).toBe(401);
   });
 
+  describe('image to video', () => {
+    const imageUrl = 'https://images.example.com/first-frame.png';
+
+    it('runway uses gen4_turbo with the image as promptImage', async () => {
+      const final = (await follow((await generate({ prompt: 'animate it', durationSeconds: 5, imageUrl, routing: { provider: 'runway' } })).id)).final;
+      expect(final).toMatchObject({ status: 'SUCCEEDED', provider: 'runway' });
+      expect(runway.lastRequest({ method: 'POST', path: '/v1/image_to_video' })!.body).toMatchObject({ model: 'gen4_turbo', promptImage: imageUrl });
+      await expectStoredVideo(final);
+    });
+
+    it('replicate reaches Stable Video Diffusion for image to video', async () => {
+      const final = (
+        await follow((await generate({ prompt: 'animate it', imageUrl, routing: { provider: 'replicate', model: 'stability-ai/stable-video-diffusion' } })).id)
+      ).final;
+      expect(final).toMatchObject({ status: 'SUCCEEDED', provider: 'replicate' });
+      const create = replicate.lastRequest({ method: 'POST', path: '/v1/models/stability-ai/stable-video-diffusion/predictions' })!;
+      expect(JSON.stringify(create.body)).toContain(imageUrl);
+      await expectStoredVideo(final);
+    });
+
+    it('together sends the image as the first frame', async () => {
+      const final = (await follow((await generate({ prompt: 'animate it', durationSeconds: 5, imageUrl, routing: { provider: 'together' } })).id)).final;
+      expect(final).toMatchObject({ status: 'SUCCEEDED', provider: 'together' });
+      const create = together.lastRequest({ method: 'POST', path: '/v1/videos' })!;
+      expect(JSON.stringify((create.body as any).media)).toContain(imageUrl);
+      await expectStoredVideo(final);
+    });
+  });
+
   describe('edit and extend a finished video', () => {
     const EDIT = `mutation ($input: EditVideoInput!) { editVideo(input: $input) { ${RESULT_FIELDS} } }`;
     const EXTEND = `mutation ($input: ExtendVideoInput!) { extendVideo(input: $input) { ${RESULT_FIELDS} } }`;
