@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { openDatabase, type DatabaseHandle } from './db/client.js';
 import type { Context } from './graphql/builder.js';
 import { buildSchema } from './graphql/schema.js';
+import { clientKeyOf } from './http/client-key.js';
 import { serveMedia } from './http/media-route.js';
 import { handleReplicateWebhook } from './http/replicate-webhook.js';
 import { InProcessJobEventBus, type JobEventBus } from './jobs/job-events.js';
@@ -124,11 +125,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   let listeningUrl = '';
   const publicBaseUrl = () => (config.PUBLIC_URL ?? listeningUrl).replace(/\/$/, '');
-  const context: Context = { jobs, videoJobs, shortJobs, events, publicBaseUrl };
+  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, publicBaseUrl };
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema: buildSchema(),
-    context: () => context,
+    context: ({ req }) => ({ ...baseContext, clientKey: clientKeyOf(req) }),
     graphiql: { subscriptionsProtocol: 'WS' },
     logging: {
       debug: (...args) => logger.debug(args.length > 1 ? { args } : {}, String(args[0])),

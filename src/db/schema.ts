@@ -47,6 +47,11 @@ export const jobs = pgTable(
     createdAt: timestamptz('created_at').notNull().default(sql`now()`),
     updatedAt: timestamptz('updated_at').notNull().default(sql`now()`),
     completedAt: timestamptz('completed_at'),
+    /** Who asked (a hash of the caller's identity), for sticky experiment variants. */
+    clientKey: text('client_key'),
+    /** The routing experiment and variant that chose the provider, if any. */
+    experiment: text('experiment'),
+    variant: text('variant'),
   },
   (table) => [
     index('jobs_due_idx').on(table.status, table.nextPollAt),
@@ -77,8 +82,32 @@ export const jobAttempts = pgTable(
 export type JobRow = typeof jobs.$inferSelect;
 export type NewJobRow = typeof jobs.$inferInsert;
 export type JobAttemptRow = typeof jobAttempts.$inferSelect;
+export type JobRatingRow = typeof jobRatings.$inferSelect;
+export type RoutingPolicyRevisionRow = typeof routingPolicyRevisions.$inferSelect;
 
 
+
+/** A user's rating of a finished job (one per job; a new rating replaces it). */
+export const jobRatings = pgTable('job_ratings', {
+  jobId: uuid('job_id')
+    .primaryKey()
+    .references(() => jobs.id, { onDelete: 'cascade' }),
+  score: integer('score').notNull(),
+  comment: text('comment'),
+  ratedAt: timestamptz('rated_at').notNull().default(sql`now()`),
+});
+
+/**
+ * Routing policy revisions: every change (the config seed, an admin update,
+ * a bandit shift) is a new row; the highest version is in force.
+ */
+export const routingPolicyRevisions = pgTable('routing_policy_revisions', {
+  version: integer('version').primaryKey(),
+  policy: jsonb('policy').$type<Record<string, unknown>>().notNull(),
+  author: text('author').notNull(),
+  reason: text('reason').notNull(),
+  createdAt: timestamptz('created_at').notNull().default(sql`now()`),
+});
 
 /** Provider webhook deliveries already handled, so a replayed delivery is ignored. */
 export const webhookDeliveries = pgTable('webhook_deliveries', {
@@ -87,4 +116,4 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   providerJobId: text('provider_job_id'),
   receivedAt: timestamptz('received_at').notNull().default(sql`now()`),
 });
-export const schema = { jobs, jobAttempts, webhookDeliveries };
+export const schema = { jobs, jobAttempts, jobRatings, routingPolicyRevisions, webhookDeliveries };

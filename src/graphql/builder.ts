@@ -14,6 +14,8 @@ export interface Context {
   events: JobEventBus;
   /** Absolute base URL that media URLs are served under, e.g. http://127.0.0.1:4000 */
   publicBaseUrl: () => string;
+  /** The caller, as an opaque hash (see http/client-key.ts). */
+  clientKey: string;
 }
 
 export const builder = new SchemaBuilder<{
