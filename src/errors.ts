@@ -45,3 +45,15 @@ export class ConflictError extends GatewayError {
     super(message);
   }
 }
+
+export class BudgetExceededError extends GatewayError {
+  override readonly name = 'BudgetExceededError' as const;
+  readonly code = 'BUDGET_EXCEEDED';
+  constructor(
+    message: string,
+    /** The lowest estimate among the providers that could serve the request. */
+    readonly cheapestEstimateUsd: number,
+  ) {
+    super(message);
+  }
+}

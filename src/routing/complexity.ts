@@ -53,7 +53,11 @@ export function classifyVideo(work: VideoWork, thresholds: ComplexityThresholds)
     case 'EXTEND': {
       const kind = extendKind(work.prompt);
       if (kind !== 'continue') {
-        return { complexity: 'SIMPLE', reasons: [kind === 'any' ? 'an extension with no prompt' : `an extension by ${kind}`], extend: kind };
+        return {
+          complexity: 'SIMPLE',
+          reasons: [kind === 'any' ? 'an extension with no prompt' : `an extension by ${kind}`],
+          extend: kind,
+        };
       }
       const reasons = ['a generative continuation'];
       if (work.extensionSeconds > thresholds.longSeconds) reasons.push(`longer than ${thresholds.longSeconds} s`);
@@ -69,7 +73,9 @@ export function classifyVideo(work: VideoWork, thresholds: ComplexityThresholds)
 function classifyGenerate(work: Extract<VideoWork, { operation: 'GENERATE' }>, thresholds: ComplexityThresholds): Classification {
   const complex: string[] = [];
   if (work.durationSeconds > thresholds.longSeconds) complex.push(`longer than ${thresholds.longSeconds} s`);
-  if (atLeast(work.resolution, thresholds.complexMinResolution)) complex.push(`${work.resolution} is ${thresholds.complexMinResolution} or more`);
+  if (atLeast(work.resolution, thresholds.complexMinResolution)) {
+    complex.push(`${work.resolution} is ${thresholds.complexMinResolution} or more`);
+  }
   if (work.imageUrl && thresholds.imageConditioned === 'COMPLEX') complex.push('conditioned on a first-frame image');
   if (complex.length > 0) return { complexity: 'COMPLEX', reasons: complex };
 

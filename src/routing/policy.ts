@@ -29,9 +29,22 @@ const weightsSchema = z
   .refine((w) => w.cost + w.latency + w.successRate + w.quality > 0, 'at least one weight must be above 0');
 export type ScoreWeights = z.infer<typeof weightsSchema>;
 
+/**
+ * BALANCED scores cost and latency as reference / (reference + value): 1 when
+ * free or instant, 0.5 at the reference. Absent, a reference is the median of
+ * the candidates' figures for the request.
+ */
+const referencesSchema = z.strictObject({
+  costUsd: z.number().positive().optional(),
+  latencyMs: z.number().positive().optional(),
+});
+export type ScoreReferences = z.infer<typeof referencesSchema>;
+
 const tierRuleSchema = z.strictObject({
   /** Promoted in this order, after the complexity preferences. */
   prefer: preferences,
+  /** Moved to the end at this tier, still usable as a last resort. */
+  avoid: preferences,
   /** Never used at this tier (unless pinned). */
   exclude: preferences,
   /** Replaces the rule's strategy at this tier (the request's own strategy still wins). */
@@ -111,7 +124,9 @@ const experimentSchema = z
   })
   .superRefine((experiment, context) => {
     const names = experiment.variants.map((variant) => variant.name);
-    if (new Set(names).size !== names.length) context.addIssue({ code: 'custom', message: 'variant names must be unique', path: ['variants'] });
+    if (new Set(names).size !== names.length) {
+      context.addIssue({ code: 'custom', message: 'variant names must be unique', path: ['variants'] });
+    }
     if (experiment.variants.every((variant) => variant.weight === 0)) {
       context.addIssue({ code: 'custom', message: 'at least one variant needs a weight above 0', path: ['variants'] });
     }
@@ -137,6 +152,7 @@ export const routeRuleSchema = z
     operation: z.enum(JOB_OPERATIONS),
     strategy: z.enum(STRATEGIES).default('BALANCED'),
     weights: weightsSchema.prefault({}),
+    references: referencesSchema.prefault({}),
     tiers: z
       .strictObject({ PREMIUM: tierRuleSchema.prefault({}), STANDARD: tierRuleSchema.prefault({}), ECONOMY: tierRuleSchema.prefault({}) })
       .prefault({}),
@@ -153,7 +169,9 @@ export const routeRuleSchema = z
   })
   .superRefine((rule, context) => {
     const names = rule.experiments.map((experiment) => experiment.name);
-    if (new Set(names).size !== names.length) context.addIssue({ code: 'custom', message: 'experiment names must be unique', path: ['experiments'] });
+    if (new Set(names).size !== names.length) {
+      context.addIssue({ code: 'custom', message: 'experiment names must be unique', path: ['experiments'] });
+    }
   });
 export type RouteRule = z.infer<typeof routeRuleSchema>;
 export type RouteRuleInput = z.input<typeof routeRuleSchema>;
@@ -245,7 +263,10 @@ export function ruleKey(modality: Modality, operation: JobOperation): string {
 
 /** The rule for a modality and operation, or one with every default when the policy has none. */
 export function ruleFor(policy: RoutingPolicy, modality: Modality, operation: JobOperation): RouteRule {
-  return policy.policies.find((rule) => rule.modality === modality && rule.operation === operation) ?? routeRuleSchema.parse({ modality, operation });
+  return (
+    policy.policies.find((rule) => rule.modality === modality && rule.operation === operation) ??
+    routeRuleSchema.parse({ modality, operation })
+  );
 }
 
 /** The next revision of a policy: version + 1, stamped with who and when, validated. */
@@ -278,9 +299,10 @@ const RUNWAY: Preference = { provider: 'runway' };
 /**
  * The policy when none is stored: premium video prefers Runway (and never a
  * local title card for a generation), economy prefers the local provider and
- * otherwise the cheapest; simple edits and extensions go to the local
- * provider first, and complex work avoids it. Short modalities use the
- * defaults (BALANCED, no preferences).
+ * otherwise the cheapest, the standard tier turns to a title card for a
+ * generation only when no cloud provider can; simple edits and extensions go
+ * to the local provider first, and complex work avoids it. Short modalities
+ * use the defaults (BALANCED, no preferences).
  */
 export function defaultRoutingPolicy(now = 0): RoutingPolicy {
   const economy = { prefer: [LOCAL], strategy: 'CHEAPEST' as const };
@@ -293,7 +315,7 @@ export function defaultRoutingPolicy(now = 0): RoutingPolicy {
         {
           modality: 'VIDEO',
           operation: 'GENERATE',
-          tiers: { PREMIUM: { prefer: [RUNWAY], exclude: [LOCAL] }, ECONOMY: economy },
+          tiers: { PREMIUM: { prefer: [RUNWAY], exclude: [LOCAL] }, STANDARD: { avoid: [LOCAL] }, ECONOMY: economy },
           complexity: { COMPLEX: { avoid: [LOCAL] } },
         },
         {

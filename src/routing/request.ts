@@ -68,10 +68,7 @@ export interface RouteWishes {
 export type RouteRequest = RouteWork & RouteWishes;
 
 /** A route request for a validated video spec. */
-export function videoRouteRequest(
-  spec: VideoSpec,
-  options: Omit<RouteWishes, 'pin'> & { sourceFacts?: SourceFacts } = {},
-): RouteRequest {
+export function videoRouteRequest(spec: VideoSpec, options: Omit<RouteWishes, 'pin'> & { sourceFacts?: SourceFacts } = {}): RouteRequest {
   const { sourceFacts, ...wishes } = options;
   const video: VideoWork = videoWork(spec, sourceFacts);
   return { modality: 'VIDEO', operation: spec.operation, video, ...(spec.routing ? { pin: spec.routing } : {}), ...wishes };

@@ -7,11 +7,12 @@ import type { GatewayError } from '../../errors.js';
 import { builder } from '../builder.js';
 
 export interface ErrorResult {
-  readonly kind: 'ValidationError' | 'NotFoundError' | 'NoProviderError' | 'ConflictError';
+  readonly kind: 'ValidationError' | 'NotFoundError' | 'NoProviderError' | 'ConflictError' | 'BudgetExceededError';
   readonly code: string;
   readonly message: string;
   readonly field?: string;
   readonly enablingKeys?: string[];
+  readonly cheapestEstimateUsd?: number;
 }
 
 export function errorResult(error: GatewayError & { name: ErrorResult['kind'] }): ErrorResult {
@@ -21,6 +22,7 @@ export function errorResult(error: GatewayError & { name: ErrorResult['kind'] })
     message: error.message,
     ...('field' in error ? { field: error.field as string | undefined } : {}),
     ...('enablingKeys' in error ? { enablingKeys: error.enablingKeys as string[] } : {}),
+    ...('cheapestEstimateUsd' in error ? { cheapestEstimateUsd: error.cheapestEstimateUsd as number } : {}),
   };
 }
 
@@ -73,4 +75,16 @@ export const ConflictErrorType = builder.objectRef<ErrorResult>('ConflictError')
   interfaces: [ErrorInterface],
   isTypeOf: isError('ConflictError'),
   fields: () => ({}),
+});
+
+export const BudgetExceededErrorType = builder.objectRef<ErrorResult>('BudgetExceededError').implement({
+  description: 'Every provider able to serve the request is estimated above routing.maxCostUsd.',
+  interfaces: [ErrorInterface],
+  isTypeOf: isError('BudgetExceededError'),
+  fields: (t) => ({
+    cheapestEstimateUsd: t.float({
+      description: 'the lowest estimate among the providers that could serve the request',
+      resolve: (error) => error.cheapestEstimateUsd ?? 0,
+    }),
+  }),
 });

@@ -1,7 +1,8 @@
-import { ConflictError, NoProviderError, NotFoundError, ValidationError } from '../../errors.js';
+import { BudgetExceededError, ConflictError, NoProviderError, NotFoundError, ValidationError } from '../../errors.js';
 import type { JobRecord } from '../../jobs/job-store.js';
 import { builder } from '../builder.js';
 import {
+  BudgetExceededErrorType,
   ConflictErrorType,
   errorResult,
   NoProviderErrorType,
@@ -13,12 +14,12 @@ import { JobPayloadType } from './job.js';
 
 export const JobResultUnion = builder.unionType('JobResult', {
   description: 'Each generation mutation returns this union; more error members may be added.',
-  types: [JobPayloadType, ValidationErrorType, NotFoundErrorType, NoProviderErrorType, ConflictErrorType],
+  types: [JobPayloadType, ValidationErrorType, NotFoundErrorType, NoProviderErrorType, ConflictErrorType, BudgetExceededErrorType],
 });
 
 export type JobResult = { job: JobRecord } | ErrorResult;
 
-const resultErrors = [ValidationError, NotFoundError, NoProviderError, ConflictError];
+const resultErrors = [ValidationError, NotFoundError, NoProviderError, ConflictError, BudgetExceededError];
 
 /**
  * Runs a mutation's service call and turns expected failures (the union's
