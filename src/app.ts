@@ -28,6 +28,9 @@ import { FileMediaStore, type MediaStore } from './media/store.js';
 import { loadProviderConfig } from './provider-config.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createProviderRegistry } from './providers/setup.js';
+import { defaultCapabilities } from './routing/capabilities.js';
+import { RoutingService } from './routing/routing-service.js';
+import { RoutingStore } from './routing/routing-store.js';
 
 /** A short job not updated for this long has lost its process (provider calls time out within minutes). */
 const ABANDONED_AFTER_MS = 15 * 60_000;
@@ -51,6 +54,7 @@ export interface App {
   readonly poller: Poller;
   readonly media: MediaStore;
   readonly providers: ProviderRegistry;
+  readonly routing: RoutingService;
   readonly logger: Logger;
   /** http://host:port once started. */
   url(): string;
@@ -70,11 +74,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   }
   const events = overrides.events ?? new InProcessJobEventBus();
   const media = new FileMediaStore(path.join(config.dataDir, 'media'));
-  const providers = createProviderRegistry(config, {
-    store: media,
+  const providerConfig = loadProviderConfig(config.CONFIG_FILE);
+  const providers = createProviderRegistry(config, { store: media, logger, providerConfig });
+  const routing = new RoutingService({
+    store: new RoutingStore(database.db),
+    providers,
+    capabilities: defaultCapabilities(providerConfig),
+    configuredPolicy: providerConfig.routing,
     logger,
-    providerConfig: loadProviderConfig(config.CONFIG_FILE),
+    refreshMs: config.ROUTING_REFRESH_MS,
   });
+  await routing.start();
 
   const intake = new MediaIntake(media, {
     maxBytes: config.MAX_MEDIA_BYTES,
@@ -125,7 +135,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   let listeningUrl = '';
   const publicBaseUrl = () => (config.PUBLIC_URL ?? listeningUrl).replace(/\/$/, '');
-  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, publicBaseUrl };
+  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, routing, publicBaseUrl };
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema: buildSchema(),
@@ -204,6 +214,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     poller,
     media,
     providers,
+    routing,
     logger,
     url: () => listeningUrl,
     async start() {
@@ -221,6 +232,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       if (overrides.startPoller !== false) poller.start();
     },
     async stop() {
+      routing.stop();
       await poller.stop();
       await providers.close();
       if (started) {

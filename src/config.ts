@@ -45,6 +45,8 @@ const envSchema = z.object({
   LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
   /** Concurrent local ffmpeg renders. */
   LOCAL_MAX_RENDERS: z.coerce.number().int().min(1).max(64).default(2),
+  /** How often each instance re-reads the routing policy and observed figures, in milliseconds. */
+  ROUTING_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
   TOGETHER_API_KEY: optionalSecret,
   TOGETHER_BASE_URL: optionalUrl,
   RUNWAYML_API_SECRET: optionalSecret,

@@ -86,6 +86,8 @@ export const providerConfigSchema = z.strictObject({
     /** In order of preference: the first model that serves an operation and duration is used. */
     models: z.array(replicateModelSchema).min(1),
   }),
+  /** The routing policy to seed (src/routing/policy.ts validates it). */
+  routing: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type ProviderConfig = z.infer<typeof providerConfigSchema>;

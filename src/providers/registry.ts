@@ -74,6 +74,13 @@ export class ProviderRegistry {
     return provider ? [provider] : [];
   }
 
+  /** Every registered provider's name, whatever it serves. */
+  names(): string[] {
+    const names = new Set(this.videoProviders.keys());
+    for (const providers of Object.values(this.shortProviders)) for (const name of providers.keys()) names.add(name);
+    return [...names];
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.allVideo().map((provider) => provider.close?.()));
   }

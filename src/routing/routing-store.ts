@@ -11,7 +11,7 @@ import {
   type JobRatingRow,
   type RoutingPolicyRevisionRow,
 } from '../db/schema.js';
-import type { JobOperation, JobStatus, Modality } from '../domain.js';
+import type { JobErrorCode, JobOperation, JobStatus, Modality } from '../domain.js';
 
 /** One finished attempt, as the routing statistics see it. */
 export interface AttemptOutcome {
@@ -26,6 +26,11 @@ export interface AttemptOutcome {
   /** The job's rating, given to the attempt that produced its output. */
   rating: number | null;
   finishedAt: Date;
+  /** The failure's code: a request's own fault does not count against the provider. */
+  errorCode: JobErrorCode | null;
+  /** The experiment and variant that routed the job, if any. */
+  experiment: string | null;
+  variant: string | null;
 }
 
 export class RoutingStore {
@@ -61,6 +66,9 @@ export class RoutingStore {
         costUsd: jobAttempts.costUsd,
         jobStatus: jobs.status,
         rating: jobRatings.score,
+        error: jobAttempts.error,
+        experiment: jobs.experiment,
+        variant: jobs.variant,
       })
       .from(jobAttempts)
       .innerJoin(jobs, eq(jobs.id, jobAttempts.jobId))
@@ -78,6 +86,9 @@ export class RoutingStore {
       costUsd: row.costUsd,
       rating: row.status === 'SUCCEEDED' ? (row.rating ?? null) : null,
       finishedAt: row.finishedAt!,
+      errorCode: row.error?.code ?? null,
+      experiment: row.experiment,
+      variant: row.variant,
     }));
   }
 

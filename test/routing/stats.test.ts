@@ -88,6 +88,9 @@ describe('RoutingStats', () => {
       costUsd: 0.01,
       rating: null,
       finishedAt: new Date(NOW - HOUR),
+      errorCode: null,
+      experiment: null,
+      variant: null,
     };
     const legacy: AttemptOutcome = { ...outcome, model: null };
     const stats = new RoutingStats({ now: () => NOW });

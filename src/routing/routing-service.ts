@@ -1,0 +1,253 @@
+// Routing in a running gateway: the router with the policy in force (loaded
+// from the database, seeded from the config file, refreshed every few
+// seconds so a change made through any instance takes effect on all),
+// circuit breakers whose changes are published, observed figures loaded from
+// recent jobs, and the bandit's weight shifts, each a logged revision.
+
+import { EventEmitter, on } from 'node:events';
+import type { JobOperation, Modality } from '../domain.js';
+import { ConflictError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { Support } from '../providers/types.js';
+import { proposeBanditRevision } from './bandit.js';
+import { CircuitBreakers, type BreakerStateChange, type BreakerView } from './breakers.js';
+import type { Capability } from './capabilities.js';
+import { checkRoutingPolicy, defaultRoutingPolicy, parseRoutingPolicy, type RoutingPolicy } from './policy.js';
+import { seededRandom, type Random } from './random.js';
+import type { RouteRequest } from './request.js';
+import { Router, type CandidateRef, type RouteResult } from './router.js';
+import type { RoutingStore } from './routing-store.js';
+import { providerComparison, RoutingStats, type ComparisonRow, type JobObservation } from './stats.js';
+
+export interface RoutingServiceOptions {
+  store: RoutingStore;
+  providers: ProviderRegistry;
+  capabilities: readonly Capability[];
+  /** The policy in the config file, if it has one. */
+  configuredPolicy?: unknown;
+  logger: Logger;
+  random?: Random;
+  /** How often the policy, the observed figures and the bandit are refreshed. */
+  refreshMs?: number;
+  /** How far back observed figures look. */
+  statsWindowMs?: number;
+}
+
+export interface PolicyRevision {
+  version: number;
+  policy: RoutingPolicy;
+  author: string;
+  reason: string;
+  createdAt: Date;
+}
+
+const CONFIG_AUTHOR = 'config';
+
+export class RoutingService {
+  readonly router: Router;
+  readonly breakers: CircuitBreakers;
+  readonly stats: RoutingStats;
+  readonly random: Random;
+  private readonly health = new EventEmitter().setMaxListeners(0);
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(private readonly options: RoutingServiceOptions) {
+    const seed = defaultRoutingPolicy();
+    this.random = options.random ?? seededRandom(Date.now());
+    this.stats = new RoutingStats({ windowMs: options.statsWindowMs });
+    this.breakers = new CircuitBreakers(seed.circuitBreaker, {
+      onStateChange: (change) => {
+        this.options.logger.info(change, 'circuit breaker changed');
+        this.health.emit('change', change);
+      },
+    });
+    this.router = new Router({
+      capabilities: options.capabilities,
+      policy: seed,
+      stats: this.stats,
+      health: this.breakers,
+      random: this.random,
+    });
+  }
+
+  get policy(): RoutingPolicy {
+    return this.router.policy;
+  }
+
+  /** Loads (or seeds) the policy and the figures, then refreshes both on a timer. */
+  async start(): Promise<void> {
+    await this.seedFromConfig();
+    await this.refresh();
+    const every = this.options.refreshMs ?? 2000;
+    this.timer = setInterval(() => void this.refresh(), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  route(request: RouteRequest, context: { exclude?: readonly CandidateRef[]; supports?: (candidate: CandidateRef) => Support } = {}): RouteResult {
+    return this.router.route(request, { registered: this.registered(), ...context });
+  }
+
+  /** Breaker changes from now on (the providerHealth subscription). */
+  healthChanges(): AsyncIterableIterator<BreakerStateChange> {
+    const source = on(this.health, 'change');
+    const changes: AsyncIterableIterator<BreakerStateChange> = {
+      async next() {
+        const result = await source.next();
+        return result.done ? { done: true, value: undefined } : { done: false, value: result.value[0] as BreakerStateChange };
+      },
+      async return() {
+        await source.return?.();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => changes,
+    };
+    return changes;
+  }
+
+  breakerViews(): BreakerView[] {
+    return this.breakers.list();
+  }
+
+  registered(): ReadonlySet<string> {
+    return new Set(this.options.providers.names());
+  }
+
+  capabilities(): readonly Capability[] {
+    return this.options.capabilities;
+  }
+
+  /** The record of a finished attempt, taken into the figures at once (the refresh reloads them anyway). */
+  observe(observation: JobObservation): void {
+    this.stats.observe(observation);
+  }
+
+  async comparison(modality: Modality, operation: JobOperation, since: Date): Promise<ComparisonRow[]> {
+    const rows = await this.options.store.outcomesSince(since);
+    return providerComparison(rows, { modality, operation, since });
+  }
+
+  async history(limit: number): Promise<PolicyRevision[]> {
+    return (await this.options.store.policyHistory(limit)).map(toRevision);
+  }
+
+  /**
+   * A new revision from an operator: validated, written on top of the
+   * version in force, taken into effect here at once and on every other
+   * instance at its next refresh.
+   */
+  async updatePolicy(input: unknown, author: string, reason: string): Promise<PolicyRevision> {
+    const current = await this.options.store.latestVersion();
+    const candidate = {
+      ...(typeof input === 'object' && input !== null ? input : {}),
+      version: current + 1,
+      updatedAt: new Date().toISOString(),
+      updatedBy: author,
+    };
+    const checked = checkRoutingPolicy(candidate);
+    if (!checked.ok) {
+      const first = checked.problems[0]!;
+      throw new ValidationError(
+        checked.problems.map((p) => `${p.path || '(policy)'}: ${p.message}`).join('; '),
+        `policy${first.path ? `.${first.path}` : ''}`,
+      );
+    }
+    const row = await this.options.store.addPolicy(current, {
+      policy: checked.policy as unknown as Record<string, unknown>,
+      author,
+      reason,
+    });
+    if (!row) throw new ConflictError(`routing policy version ${current + 1} was written meanwhile; read it and try again`);
+    this.apply(checked.policy);
+    return toRevision(row);
+  }
+
+  /** Policy, figures and bandit, brought up to date; one refresh at a time. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.refreshOnce().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    try {
+      const latest = await this.options.store.latestPolicy();
+      if (latest && latest.version !== this.policy.version) this.apply(parseRoutingPolicy(latest.policy, `revision ${latest.version}`));
+      const windowMs = this.options.statsWindowMs ?? 7 * 24 * 60 * 60 * 1000;
+      const outcomes = await this.options.store.outcomesSince(new Date(Date.now() - windowMs));
+      this.stats.load(outcomes);
+      await this.banditStep(outcomes);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'refreshing routing failed');
+    }
+  }
+
+  private async banditStep(outcomes: Awaited<ReturnType<RoutingStore['outcomesSince']>>): Promise<void> {
+    const observations = outcomes.flatMap((outcome) =>
+      outcome.experiment && outcome.variant ? [{ ...outcome, experiment: outcome.experiment, variant: outcome.variant }] : [],
+    );
+    if (observations.length === 0) return;
+    const result = proposeBanditRevision(this.policy, observations, { random: this.random, now: Date.now() });
+    if (!result.reason) return;
+    // On top of the version this instance holds: if another instance moved
+    // first, the write fails and the next refresh starts from its revision.
+    const row = await this.options.store.addPolicy(this.policy.version, {
+      policy: result.policy as unknown as Record<string, unknown>,
+      author: 'bandit',
+      reason: result.reason,
+    });
+    if (row) {
+      this.options.logger.info({ version: row.version, reason: result.reason }, 'bandit shifted experiment weights');
+      this.apply(result.policy);
+    }
+  }
+
+  /**
+   * The config file's policy becomes a revision when the database has none,
+   * or when it differs from the last one the config wrote (so a restart does
+   * not undo operators' changes made since with an unchanged file).
+   */
+  private async seedFromConfig(): Promise<void> {
+    const history = await this.options.store.policyHistory(1000);
+    const lastFromConfig = history.find((row) => row.author === CONFIG_AUTHOR);
+    const configured = this.options.configuredPolicy;
+    if (history.length > 0 && configured === undefined) return;
+    const base = configured === undefined ? defaultRoutingPolicy() : { ...(configured as object), version: 1, updatedAt: new Date(0).toISOString(), updatedBy: CONFIG_AUTHOR };
+    const seed = parseRoutingPolicy(base, 'the config file');
+    if (lastFromConfig && sameRules(lastFromConfig.policy as unknown as RoutingPolicy, seed)) return;
+    const version = history[0]?.version ?? 0;
+    const policy = parseRoutingPolicy({ ...seed, version: version + 1, updatedAt: new Date().toISOString(), updatedBy: CONFIG_AUTHOR });
+    await this.options.store.addPolicy(version, {
+      policy: policy as unknown as Record<string, unknown>,
+      author: CONFIG_AUTHOR,
+      reason: history.length === 0 ? 'initial policy' : 'the config file changed',
+    });
+  }
+
+  private apply(policy: RoutingPolicy): void {
+    this.router.setPolicy(policy);
+    this.breakers.reconfigure(policy.circuitBreaker);
+  }
+}
+
+function sameRules(a: RoutingPolicy, b: RoutingPolicy): boolean {
+  const rules = (policy: RoutingPolicy) =>
+    JSON.stringify({ complexity: policy.complexity, circuitBreaker: policy.circuitBreaker, policies: policy.policies });
+  return rules(a) === rules(b);
+}
+
+function toRevision(row: { version: number; policy: Record<string, unknown>; author: string; reason: string; createdAt: Date }): PolicyRevision {
+  return {
+    version: row.version,
+    policy: parseRoutingPolicy(row.policy, `revision ${row.version}`),
+    author: row.author,
+    reason: row.reason,
+    createdAt: row.createdAt,
+  };
+}
