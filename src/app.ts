@@ -29,6 +29,7 @@ import { loadProviderConfig } from './provider-config.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createProviderRegistry } from './providers/setup.js';
 import { defaultCapabilities } from './routing/capabilities.js';
+import { RatingService } from './routing/ratings.js';
 import { RoutingService } from './routing/routing-service.js';
 import { RoutingStore } from './routing/routing-store.js';
 
@@ -85,6 +86,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     refreshMs: config.ROUTING_REFRESH_MS,
   });
   await routing.start();
+  const ratings = new RatingService({ jobs, store: new RoutingStore(database.db) });
 
   const intake = new MediaIntake(media, {
     maxBytes: config.MAX_MEDIA_BYTES,
@@ -99,6 +101,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     media,
     logger,
     intake,
+    routing,
     publicBaseUrl: () => config.PUBLIC_URL,
     onJobDue: () => poller?.wake(),
   });
@@ -135,7 +138,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   let listeningUrl = '';
   const publicBaseUrl = () => (config.PUBLIC_URL ?? listeningUrl).replace(/\/$/, '');
-  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, routing, publicBaseUrl };
+  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, routing, ratings, publicBaseUrl };
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema: buildSchema(),

@@ -5,6 +5,7 @@ import { GraphQLError, Kind } from 'graphql';
 import type { VideoJobService } from '../jobs/video-job-service.js';
 import type { JobEventBus } from '../jobs/job-events.js';
 import type { JobStore } from '../jobs/job-store.js';
+import type { RatingService } from '../routing/ratings.js';
 import type { RoutingService } from '../routing/routing-service.js';
 import type { ShortJobService } from '../jobs/short-job-service.js';
 
@@ -15,6 +16,7 @@ export interface Context {
   events: JobEventBus;
   /** Absolute base URL that media URLs are served under, e.g. http://127.0.0.1:4000 */
   routing: RoutingService;
+  ratings: RatingService;
   publicBaseUrl: () => string;
   /** The caller, as an opaque hash (see http/client-key.ts). */
   clientKey: string;

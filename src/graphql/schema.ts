@@ -11,6 +11,7 @@ import './types/mutations.js';
 import './types/short-mutations.js';
 import './types/queries.js';
 import './types/subscriptions.js';
+import './types/routing.js';
 
 let schema: GraphQLSchema | undefined;
 

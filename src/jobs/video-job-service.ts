@@ -6,7 +6,7 @@
 import { uuidv7 } from 'uuidv7';
 import type { JobAttemptRow, JobRow } from '../db/schema.js';
 import { isTerminal, type JobErrorInfo, type JobOutputInfo, type JobStatus } from '../domain.js';
-import { ConflictError, NoProviderError, NotFoundError } from '../errors.js';
+import { BudgetExceededError, ConflictError, NoProviderError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { probeMedia } from '../media/ffmpeg.js';
 import { MediaFetchError, type MediaIntake } from '../media/fetch-media.js';
@@ -24,6 +24,13 @@ import {
   type VideoProvider,
   type VideoSource,
 } from '../providers/types.js';
+import { LOCAL_MODEL, LOCAL_PROVIDER } from '../routing/capabilities.js';
+import { acceptedJobFailure, deadlineOverrun, type FailureDecision } from '../routing/failures.js';
+import { ruleFor } from '../routing/policy.js';
+import { videoRouteRequest } from '../routing/request.js';
+import { retryDelayMs, submitWithFallback } from '../routing/retry.js';
+import type { CandidateRef, RouteResult } from '../routing/router.js';
+import type { RoutingService } from '../routing/routing-service.js';
 import type { JobEventBus } from './job-events.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import { inputHash, isJobId, type VideoSourceRef, type VideoSpec } from './video-requests.js';
@@ -36,6 +43,7 @@ export interface VideoJobServiceOptions {
   logger: Logger;
   /** Where sources and provider outputs enter the media store. */
   intake: MediaIntake;
+  routing: RoutingService;
   /** How long an attempt may stay in flight before it is failed as overdue. */
   attemptDeadlineMs?: number;
   /** The gateway's public URL, when it has one: providers fetch sources from it. */
@@ -68,9 +76,11 @@ export class VideoJobService {
    * Validates what can be known at once (the source job, whether any provider
    * can serve the request), then commits the job, QUEUED and due now.
    */
-  async create(spec: VideoSpec, idempotencyKey?: string | null): Promise<JobRecord> {
-    if (spec.operation !== 'GENERATE') await this.checkSource(spec.source);
-    await this.assertServable(spec);
+  async create(spec: VideoSpec, idempotencyKey?: string | null, clientKey?: string): Promise<JobRecord> {
+    const source = spec.operation === 'GENERATE' ? undefined : await this.sourceForCheck(spec.source);
+    const decision = this.route(spec, this.adapterRequest(spec, source), clientKey, []);
+    if (decision.outcome !== 'ROUTED') throw this.refusal(decision);
+    const experiment = decision.experiment?.applied ? decision.experiment : undefined;
     const outcome = await this.store.insert({
       id: uuidv7(),
       modality: 'VIDEO',
@@ -80,6 +90,9 @@ export class VideoJobService {
       input: spec as unknown as Record<string, unknown>,
       inputHash: inputHash(spec),
       idempotencyKey: idempotencyKey ?? null,
+      clientKey: clientKey ?? null,
+      experiment: experiment?.name ?? null,
+      variant: experiment?.variant ?? null,
       nextPollAt: new Date(),
     });
     switch (outcome.kind) {
@@ -146,51 +159,56 @@ export class VideoJobService {
     await this.submit(job, owner);
   }
 
+  /**
+   * Routes the job (leaving out the candidates its earlier attempts failed
+   * on) and submits it to the ranked candidates until one accepts: every
+   * try is a JobAttempt written before the provider is called.
+   */
   private async submit(job: JobRow, owner: string): Promise<void> {
     const spec = job.input as unknown as VideoSpec;
-    let chosen: { provider: VideoProvider; start: () => Promise<SubmitResult> };
+    let adapter: AdapterRequest;
     try {
-      chosen = await this.choose(job, spec);
+      adapter = this.adapterRequest(spec, spec.operation === 'GENERATE' ? undefined : await this.resolveSource(job, spec.source));
     } catch (error) {
-      if (error instanceof NoProviderError) {
-        await this.fail(job, { code: 'NO_PROVIDER', message: error.message, retryable: false });
-        return;
-      }
-      if (error instanceof MediaFetchError) {
-        await this.fail(job, { code: 'VALIDATION', message: error.message, retryable: false });
-        return;
-      }
-      throw error;
-    }
-    const n = job.attemptCount + 1;
-    const { provider } = chosen;
-    await this.store.insertAttempt({ jobId: job.id, n, provider: provider.name, status: 'QUEUED' });
-    const claimed = await this.store.update(
-      job.id,
-      { status: 'QUEUED', leaseOwner: owner },
-      { attemptCount: n, provider: provider.name, model: null, providerJobId: null, progress: null, pollCount: 0 },
-    );
-    if (!claimed) {
-      await this.store.finishAttempt(job.id, n, { status: 'CANCELED' });
-      return; // canceled while we prepared
-    }
-    let submitted;
-    try {
-      submitted = await chosen.start();
-    } catch (error) {
-      const info = error instanceof ProviderError ? error.info : internalError(error);
-      await this.store.finishAttempt(job.id, n, { status: 'FAILED', error: info });
-      await this.fail(claimed, info);
+      if (!(error instanceof MediaFetchError)) throw error;
+      const code = error.retryable ? 'PROVIDER_UNAVAILABLE' : 'VALIDATION';
+      await this.fail(job, { code, message: error.message, retryable: error.retryable });
       return;
     }
-    await this.store.updateAttempt(job.id, n, {
-      providerJobId: submitted.providerJobId,
-      model: submitted.model ?? null,
-      status: submitted.status,
-    });
+    const attempts = await this.store.attempts(job.id);
+    const failed = attempts.filter(countsAgainstFallback);
+    const rule = ruleFor(this.options.routing.policy, 'VIDEO', spec.operation);
+    const decision = this.route(spec, adapter, job.clientKey ?? undefined, failed.map(candidateOf));
+    if (decision.outcome !== 'ROUTED') {
+      const refusal = this.refusal(decision);
+      const lastError = failed.at(-1)?.error;
+      await this.fail(job, lastError ?? { code: refusal.code === 'BUDGET_EXCEEDED' ? 'BUDGET_EXCEEDED' : 'NO_PROVIDER', message: refusal.message, retryable: false });
+      return;
+    }
+    let n = job.attemptCount;
+    let outcome;
+    try {
+      outcome = await submitWithFallback({
+        candidates: decision.candidates,
+        settings: { ...rule.fallback, maxAttempts: Math.max(1, rule.fallback.maxAttempts - failed.length) },
+        allowFallback: spec.routing?.allowFallback !== false,
+        random: this.options.routing.random,
+        breakers: this.options.routing.breakers,
+        submit: async (candidate) => this.submitTo(job, owner, adapter, candidate, ++n),
+      });
+    } catch (error) {
+      if (error instanceof CanceledMeanwhile) return;
+      throw error;
+    }
+    if (!outcome.ok) {
+      const info = outcome.error instanceof ProviderError ? outcome.error.info : internalError(outcome.error);
+      const current = await this.store.get(job.id);
+      if (current && !isTerminal(current.status)) await this.fail(current, info);
+      return;
+    }
+    const { provider, submitted } = outcome.value;
     const patch = {
       providerJobId: submitted.providerJobId,
-      model: submitted.model ?? null,
       nextPollAt: new Date(Date.now() + pollInterval(provider, 0)),
       ...(provider.runsInProcess ? {} : { leaseOwner: null, leaseUntil: null }),
     };
@@ -205,6 +223,54 @@ export class VideoJobService {
       return;
     }
     await this.publish(updated);
+  }
+
+  /** One try on one candidate: the attempt is written, then the provider called; a failure closes the attempt. */
+  private async submitTo(
+    job: JobRow,
+    owner: string,
+    adapter: AdapterRequest,
+    candidate: CandidateRef,
+    n: number,
+  ): Promise<{ provider: VideoProvider; submitted: SubmitResult }> {
+    const provider = this.options.providers.video(candidate.provider);
+    if (!provider) throw new Error(`routed to ${candidate.provider}, which is not registered`);
+    await this.store.insertAttempt({ jobId: job.id, n, provider: provider.name, model: candidate.model, status: 'QUEUED' });
+    const claimed = await this.store.update(
+      job.id,
+      { status: 'QUEUED', leaseOwner: owner },
+      { attemptCount: n, provider: provider.name, model: candidate.model, providerJobId: null, progress: null, pollCount: 0 },
+    );
+    if (!claimed) {
+      await this.store.finishAttempt(job.id, n, { status: 'CANCELED' });
+      throw new CanceledMeanwhile();
+    }
+    const context = { jobId: job.id, attempt: n };
+    const model = adapterModel(candidate);
+    try {
+      let submitted: SubmitResult;
+      switch (adapter.operation) {
+        case 'GENERATE':
+          submitted = await provider.generate(context, { ...adapter.request, model });
+          break;
+        case 'EDIT':
+          submitted = await provider.edit(context, { ...adapter.request, model });
+          break;
+        case 'EXTEND':
+          submitted = await provider.extend(context, { ...adapter.request, model });
+          break;
+      }
+      await this.store.updateAttempt(job.id, n, {
+        providerJobId: submitted.providerJobId,
+        ...(submitted.model ? { model: submitted.model } : {}),
+        status: submitted.status,
+      });
+      return { provider, submitted };
+    } catch (error) {
+      const info = error instanceof ProviderError ? error.info : internalError(error);
+      await this.store.finishAttempt(job.id, n, { status: 'FAILED', error: info });
+      throw error;
+    }
   }
 
   private async pollOnce(job: JobRow, provider: VideoProvider, owner: string): Promise<void> {
@@ -231,13 +297,8 @@ export class VideoJobService {
     }
     if (!isTerminal(result.status) && (await this.attemptOverdue(job))) {
       await provider.cancel(job.providerJobId!).catch(() => {});
-      await this.finish(job, 'FAILED', {
-        error: {
-          code: 'PROVIDER_UNAVAILABLE',
-          message: `the provider did not finish within ${Math.round(this.attemptDeadlineMs / 1000)} s`,
-          retryable: true,
-        },
-      });
+      const decision = deadlineOverrun(this.attemptDeadlineMs);
+      await this.afterFailure(job, { code: 'PROVIDER_UNAVAILABLE', message: decision.message, retryable: true }, decision);
       return;
     }
     switch (result.status) {
@@ -246,18 +307,48 @@ export class VideoJobService {
         await this.recordProgress(job, provider, owner, result);
         return;
       case 'SUCCEEDED':
+        await this.options.routing.breakers.record(provider.name, job.model ?? '', 'success');
         await this.succeed(job, provider, result.output?.media ?? [], result.costUsd);
         return;
-      case 'FAILED':
-        await this.finish(job, 'FAILED', {
-          error: result.error ?? { code: 'PROVIDER_ERROR', message: 'the provider failed the job', retryable: false },
-          costUsd: result.costUsd,
-        });
+      case 'FAILED': {
+        const error = result.error ?? { code: 'PROVIDER_ERROR', message: 'the provider failed the job', retryable: false };
+        await this.afterFailure(job, error, acceptedJobFailure(error), result.costUsd);
         return;
+      }
       case 'CANCELED':
         await this.finish(job, 'CANCELED', { costUsd: result.costUsd });
         return;
     }
+  }
+
+  /**
+   * A provider failed a job it had accepted (or overran its deadline): the
+   * job goes to the next candidate when the failure allows it, the request
+   * and the policy allow fallbacks, and attempts remain; otherwise it fails.
+   */
+  private async afterFailure(job: JobRow, error: JobErrorInfo, decision: FailureDecision, costUsd?: number): Promise<void> {
+    if (job.provider && decision.providerFault) await this.options.routing.breakers.record(job.provider, job.model ?? '', 'failure');
+    const spec = job.input as unknown as VideoSpec;
+    const fallback = ruleFor(this.options.routing.policy, 'VIDEO', spec.operation).fallback;
+    const attempts = await this.store.attempts(job.id);
+    const resubmit =
+      decision.moveOn &&
+      fallback.enabled &&
+      fallback.afterAcceptance &&
+      spec.routing?.allowFallback !== false &&
+      attempts.filter(countsAgainstFallback).length + 1 < fallback.maxAttempts;
+    if (!resubmit) {
+      await this.finish(job, 'FAILED', { error, costUsd });
+      return;
+    }
+    await this.store.finishAttempt(job.id, job.attemptCount, { status: 'FAILED', error, costUsd: costUsd ?? null });
+    const delayMs = retryDelayMs(1, fallback, this.options.routing.random, decision.retryAfterMs);
+    const requeue = { providerJobId: null, progress: null, pollCount: 0, nextPollAt: new Date(Date.now() + delayMs) };
+    const requeued =
+      job.status === 'RUNNING'
+        ? await this.store.transition(job.id, 'RUNNING', 'QUEUED', { ...requeue, message: `${job.provider} failed: resubmitting` }, { newAttempt: true })
+        : await this.store.update(job.id, { status: 'QUEUED' }, requeue);
+    if (requeued) await this.publish(requeued);
   }
 
   private async recordProgress(
@@ -396,92 +487,66 @@ export class VideoJobService {
     return started !== undefined && Date.now() - started.getTime() > this.attemptDeadlineMs;
   }
 
-  /** Picks the first registered provider that can serve the request, preparing its source first. */
-  private async choose(
-    job: JobRow,
-    spec: VideoSpec,
-  ): Promise<{ provider: VideoProvider; start: () => Promise<SubmitResult> }> {
-    const context = { jobId: job.id, attempt: job.attemptCount + 1 };
-    const reasons: string[] = [];
-    const candidates = this.candidates(spec);
-    const model = spec.routing?.model;
+  /** What each operation asks a provider, with the source (measured, or facts unknown for a URL not fetched yet). */
+  private adapterRequest(spec: VideoSpec, source: VideoSource | undefined): AdapterRequest {
     switch (spec.operation) {
       case 'GENERATE': {
-        const request: GenerateVideoRequest = { ...spec, model };
-        for (const provider of candidates) {
-          const support = provider.supportsGenerate(request);
-          if (support.ok) return { provider, start: () => provider.generate(context, request) };
-          reasons.push(`${provider.name}: ${support.reason}`);
-        }
-        break;
+        const { operation: _operation, routing: _routing, ...request } = spec;
+        return { operation: 'GENERATE', request };
       }
-      case 'EDIT': {
-        const request: EditVideoRequest = { prompt: spec.prompt, source: await this.resolveSource(job, spec.source), model };
-        for (const provider of candidates) {
-          const support = provider.supportsEdit(request);
-          if (support.ok) return { provider, start: () => provider.edit(context, request) };
-          reasons.push(`${provider.name}: ${support.reason}`);
-        }
-        break;
-      }
-      case 'EXTEND': {
-        const source = await this.resolveSource(job, spec.source);
-        const request: ExtendVideoRequest = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt, model };
-        for (const provider of candidates) {
-          const support = provider.supportsExtend(request);
-          if (support.ok) return { provider, start: () => provider.extend(context, request) };
-          reasons.push(`${provider.name}: ${support.reason}`);
-        }
-        break;
-      }
+      case 'EDIT':
+        return { operation: 'EDIT', request: { prompt: spec.prompt, source: source! } };
+      case 'EXTEND':
+        return {
+          operation: 'EXTEND',
+          request: { extensionSeconds: spec.extensionSeconds, source: source!, ...(spec.prompt ? { prompt: spec.prompt } : {}) },
+        };
     }
-    throw new NoProviderError(noProviderMessage(reasons));
   }
 
-  /** Refuses at once a request that no registered provider could serve. */
-  private async assertServable(spec: VideoSpec): Promise<void> {
-    const candidates = this.candidates(spec);
-    if (candidates.length === 0) {
-      throw new NoProviderError(
-        `the provider "${spec.routing?.provider}" is not registered; it is enabled by setting its key`,
-        ENABLING_KEYS.video,
+  /** Ranks the candidates; the adapters' own supports*() are the last word on each. */
+  private route(spec: VideoSpec, adapter: AdapterRequest, clientKey: string | undefined, exclude: CandidateRef[]): RouteResult {
+    const source = adapter.operation === 'GENERATE' ? undefined : adapter.request.source;
+    const sourceFacts =
+      source && Number.isFinite(source.durationSeconds)
+        ? { durationSeconds: source.durationSeconds, width: source.width, height: source.height }
+        : undefined;
+    const wishes = spec.routing ?? {};
+    const request = videoRouteRequest(spec, {
+      ...(wishes.tier ? { tier: wishes.tier } : {}),
+      ...(wishes.strategy ? { strategy: wishes.strategy } : {}),
+      ...(wishes.maxCostUsd !== undefined ? { maxCostUsd: wishes.maxCostUsd } : {}),
+      ...(clientKey ? { callerKey: clientKey } : {}),
+      ...(sourceFacts ? { sourceFacts } : {}),
+    });
+    return this.options.routing.route(request, { exclude, supports: (candidate) => this.supports(adapter, candidate) });
+  }
+
+  private supports(adapter: AdapterRequest, candidate: CandidateRef): Support {
+    const provider = this.options.providers.video(candidate.provider);
+    if (!provider) return { ok: false, reason: 'not registered' };
+    const model = adapterModel(candidate);
+    switch (adapter.operation) {
+      case 'GENERATE':
+        return provider.supportsGenerate({ ...adapter.request, model });
+      case 'EDIT':
+        return provider.supportsEdit({ ...adapter.request, model });
+      case 'EXTEND':
+        return provider.supportsExtend({ ...adapter.request, model });
+    }
+  }
+
+  /** The typed error for a request that cannot be routed, naming why each candidate was left out. */
+  private refusal(decision: Exclude<RouteResult, { outcome: 'ROUTED' }>): NoProviderError | BudgetExceededError {
+    if (decision.outcome === 'OVER_BUDGET') {
+      const { cheapest } = decision;
+      return new BudgetExceededError(
+        `no provider can do this within ${decision.maxCostUsd} USD: the cheapest estimate is ${cheapest.estimatedCostUsd.toFixed(4)} USD (${cheapest.provider} ${cheapest.model})`,
+        cheapest.estimatedCostUsd,
       );
     }
-    const model = spec.routing?.model;
-    const reasons: string[] = [];
-    const check = (support: Support, name: string) => {
-      if (!support.ok) reasons.push(`${name}: ${support.reason}`);
-      return support.ok;
-    };
-    switch (spec.operation) {
-      case 'GENERATE':
-        if (candidates.some((p) => check(p.supportsGenerate({ ...spec, model }), p.name))) return;
-        break;
-      case 'EDIT': {
-        const source = await this.sourceForCheck(spec.source);
-        if (candidates.some((p) => check(p.supportsEdit({ prompt: spec.prompt, source, model }), p.name))) return;
-        break;
-      }
-      case 'EXTEND': {
-        const source = await this.sourceForCheck(spec.source);
-        const request = { extensionSeconds: spec.extensionSeconds, source, prompt: spec.prompt, model };
-        if (candidates.some((p) => check(p.supportsExtend(request), p.name))) return;
-        break;
-      }
-    }
-    throw new NoProviderError(noProviderMessage(reasons), missingVideoKeys(this.options.providers));
-  }
-
-  /** Registered video providers in order of preference, or the pinned one. */
-  private candidates(spec: VideoSpec): VideoProvider[] {
-    const pinned = spec.routing?.provider;
-    if (!pinned) return this.options.providers.allVideo();
-    const provider = this.options.providers.video(pinned);
-    return provider ? [provider] : [];
-  }
-
-  private async checkSource(ref: VideoSourceRef): Promise<void> {
-    if (ref.kind === 'job') await this.sourceJob(ref.jobId);
+    const reasons = decision.filtered.map((f) => `${f.provider}${f.model && f.model !== LOCAL_MODEL ? ` ${f.model}` : ''}: ${f.reason}`);
+    return new NoProviderError(noProviderMessage(reasons), missingVideoKeys(this.options.providers));
   }
 
   private async sourceJob(jobId: string): Promise<{ key: string; output: JobOutputInfo }> {
@@ -542,6 +607,31 @@ export class VideoJobService {
     this.options.events.publish({ job: record, at: job.updatedAt });
     return record;
   }
+}
+
+type AdapterRequest =
+  | { operation: 'GENERATE'; request: GenerateVideoRequest }
+  | { operation: 'EDIT'; request: EditVideoRequest }
+  | { operation: 'EXTEND'; request: ExtendVideoRequest };
+
+/** Thrown inside a submission when the job was canceled meanwhile: nothing more to do. */
+class CanceledMeanwhile extends Error {}
+
+/** The model an adapter is asked for: the routed one, except the local provider's, which has none. */
+function adapterModel(candidate: CandidateRef): string | undefined {
+  return candidate.provider === LOCAL_PROVIDER ? undefined : candidate.model;
+}
+
+function candidateOf(attempt: JobAttemptRow): CandidateRef {
+  return { provider: attempt.provider, model: attempt.model ?? '' };
+}
+
+/**
+ * Attempts that used up a candidate: failed or overran, but not those a
+ * restart interrupted (the local render starts again on the same provider).
+ */
+function countsAgainstFallback(attempt: JobAttemptRow): boolean {
+  return attempt.status === 'FAILED' && attempt.error?.code !== 'INTERNAL';
 }
 
 /** The keys of video providers not registered now, which would add candidates. */

@@ -38,6 +38,10 @@ export interface ExtendVideoInput {
 export interface RoutingInputLike {
   provider?: string | null;
   model?: string | null;
+  tier?: 'ECONOMY' | 'STANDARD' | 'PREMIUM' | null;
+  strategy?: 'BALANCED' | 'CHEAPEST' | 'FASTEST' | 'BEST_QUALITY' | null;
+  maxCostUsd?: number | null;
+  allowFallback?: boolean | null;
 }
 
 /** What the request pins: a provider and, within it, a model. */
@@ -46,17 +50,39 @@ export interface RoutingPin {
   model?: string;
 }
 
-function routingPin(routing: RoutingInputLike | null | undefined): RoutingPin | undefined {
-  const provider = routing?.provider?.trim() || undefined;
+/** The caller's routing wishes, as stored with the job (the pin, and how to choose among the rest). */
+export interface RoutingWishes extends RoutingPin {
+  tier?: 'ECONOMY' | 'STANDARD' | 'PREMIUM';
+  strategy?: 'BALANCED' | 'CHEAPEST' | 'FASTEST' | 'BEST_QUALITY';
+  maxCostUsd?: number;
+  /** False turns fallbacks off, at submission and after acceptance. */
+  allowFallback?: boolean;
+}
+
+/** The routing input of any mutation, validated; undefined when it asks for nothing. */
+export function parseRouting(routing: RoutingInputLike | null | undefined): RoutingWishes | undefined {
+  const provider = routing?.provider?.trim().toLowerCase() || undefined;
   const model = routing?.model?.trim() || undefined;
   if (model && !provider) throw new ValidationError('pin a provider to pin a model', 'input.routing.provider');
-  return provider ? { provider, ...(model ? { model } : {}) } : undefined;
+  const maxCostUsd = routing?.maxCostUsd ?? undefined;
+  if (maxCostUsd !== undefined && (!Number.isFinite(maxCostUsd) || maxCostUsd < 0)) {
+    throw new ValidationError('maxCostUsd must be 0 or more', 'input.routing.maxCostUsd');
+  }
+  const wishes: RoutingWishes = {
+    ...(provider ? { provider } : {}),
+    ...(model ? { model } : {}),
+    ...(routing?.tier ? { tier: routing.tier } : {}),
+    ...(routing?.strategy ? { strategy: routing.strategy } : {}),
+    ...(maxCostUsd !== undefined ? { maxCostUsd } : {}),
+    ...(routing?.allowFallback != null ? { allowFallback: routing.allowFallback } : {}),
+  };
+  return Object.keys(wishes).length > 0 ? wishes : undefined;
 }
 
 export type VideoSourceRef = { kind: 'job'; jobId: string } | { kind: 'url'; url: string };
 
 export interface GenerateVideoSpec {
-  routing?: RoutingPin;
+  routing?: RoutingWishes;
   operation: 'GENERATE';
   prompt: string;
   durationSeconds: number;
@@ -71,14 +97,14 @@ export interface GenerateVideoSpec {
 }
 
 export interface EditVideoSpec {
-  routing?: RoutingPin;
+  routing?: RoutingWishes;
   operation: 'EDIT';
   prompt: string;
   source: VideoSourceRef;
 }
 
 export interface ExtendVideoSpec {
-  routing?: RoutingPin;
+  routing?: RoutingWishes;
   operation: 'EXTEND';
   prompt?: string;
   extensionSeconds: number;
@@ -157,7 +183,7 @@ export function parseGenerateVideo(input: GenerateVideoInput): GenerateVideoSpec
     ...frameSize(resolution, aspectRatio),
     seed,
   };
-  const pin = routingPin(input.routing);
+  const pin = parseRouting(input.routing);
   if (pin) spec.routing = pin;
   if (input.imageUrl != null) spec.imageUrl = httpsUrl(input.imageUrl, 'input.imageUrl');
   const negative = prompt(input.negativePrompt, 'input.negativePrompt', { required: false });
@@ -178,7 +204,7 @@ function sourceRef(input: { sourceJobId?: string | null; sourceVideoUrl?: string
 export function parseEditVideo(input: EditVideoInput): EditVideoSpec {
   const source = sourceRef(input);
   const spec: EditVideoSpec = { operation: 'EDIT', prompt: prompt(input.prompt, 'input.prompt', { required: true })!, source };
-  const pin = routingPin(input.routing);
+  const pin = parseRouting(input.routing);
   if (pin) spec.routing = pin;
   return spec;
 }
@@ -195,7 +221,7 @@ export function parseExtendVideo(input: ExtendVideoInput): ExtendVideoSpec {
   const spec: ExtendVideoSpec = { operation: 'EXTEND', extensionSeconds: seconds, source };
   const text = prompt(input.prompt, 'input.prompt', { required: false });
   if (text) spec.prompt = text;
-  const pin = routingPin(input.routing);
+  const pin = parseRouting(input.routing);
   if (pin) spec.routing = pin;
   return spec;
 }

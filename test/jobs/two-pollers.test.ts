@@ -21,6 +21,9 @@ import { silentLogger } from '../../src/logger.js';
 import { MediaIntake } from '../../src/media/fetch-media.js';
 import { FileMediaStore, mediaKey } from '../../src/media/store.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
+import { localCapabilities } from '../../src/routing/capabilities.js';
+import { RoutingService } from '../../src/routing/routing-service.js';
+import { RoutingStore } from '../../src/routing/routing-store.js';
 import type { PollResult, SubmitResult, VideoProvider } from '../../src/providers/types.js';
 import { createTestDatabase, usePostgres, type TestDatabase } from '../helpers/database.js';
 
@@ -106,16 +109,24 @@ it(`two pollers share ${JOBS} jobs: each submitted once, finished once, never po
   if (second !== first) handles.push(second);
 
   const terminalEvents: string[] = [];
+  const registry = new ProviderRegistry().registerVideo(provider);
   const instances = [first, second].map((handle, index) => {
     const store = new JobStore(handle.db);
     const events = new InProcessJobEventBus();
     const service = new VideoJobService({
       store,
       events,
-      providers: new ProviderRegistry().registerVideo(provider),
+      providers: registry,
       media,
       logger: silentLogger(),
       intake: new MediaIntake(media, { maxBytes: 10_000_000, timeoutMs: 1000 }),
+      routing: new RoutingService({
+        store: new RoutingStore(handle.db),
+        providers: registry,
+        // The counting provider serves what the local one declares.
+        capabilities: localCapabilities().map((capability) => ({ ...capability, provider: provider.name })),
+        logger: silentLogger(),
+      }),
     });
     const originalPublish = events.publish.bind(events);
     events.publish = (event) => {

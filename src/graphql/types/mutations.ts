@@ -11,19 +11,19 @@ builder.mutationFields((t) => ({
     type: JobResultUnion,
     args: { input: t.arg({ type: GenerateVideoInput, required: true }) },
     resolve: (_root, { input }, context) =>
-      jobResult(() => context.videoJobs.create(parseGenerateVideo(input), parseIdempotencyKey(input.idempotencyKey))),
+      jobResult(() => context.videoJobs.create(parseGenerateVideo(input), parseIdempotencyKey(input.idempotencyKey), context.clientKey)),
   }),
   editVideo: t.field({
     type: JobResultUnion,
     args: { input: t.arg({ type: EditVideoInput, required: true }) },
     resolve: (_root, { input }, context) =>
-      jobResult(() => context.videoJobs.create(parseEditVideo(input), parseIdempotencyKey(input.idempotencyKey))),
+      jobResult(() => context.videoJobs.create(parseEditVideo(input), parseIdempotencyKey(input.idempotencyKey), context.clientKey)),
   }),
   extendVideo: t.field({
     type: JobResultUnion,
     args: { input: t.arg({ type: ExtendVideoInput, required: true }) },
     resolve: (_root, { input }, context) =>
-      jobResult(() => context.videoJobs.create(parseExtendVideo(input), parseIdempotencyKey(input.idempotencyKey))),
+      jobResult(() => context.videoJobs.create(parseExtendVideo(input), parseIdempotencyKey(input.idempotencyKey), context.clientKey)),
   }),
   cancelJob: t.field({
     type: JobResultUnion,
