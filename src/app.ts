@@ -112,6 +112,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     media,
     logger,
     intake,
+    routing,
   });
   if (database.exclusive) {
     // As with leases: with PGlite, a short job in flight now was left by a dead process.

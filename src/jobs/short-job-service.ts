@@ -12,13 +12,18 @@
 import { uuidv7 } from 'uuidv7';
 import type { JobAttemptRow, JobRow } from '../db/schema.js';
 import type { JobErrorInfo, JobOutputInfo, JobStatus } from '../domain.js';
-import { ConflictError, NoProviderError, NotFoundError } from '../errors.js';
+import { BudgetExceededError, ConflictError, NoProviderError, NotFoundError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { probeMedia } from '../media/ffmpeg.js';
 import { MediaFetchError, type MediaIntake } from '../media/fetch-media.js';
 import { mediaKey, type MediaStore } from '../media/store.js';
-import { ENABLING_KEYS, type ProviderRegistry, type ShortKind, type ShortProviders } from '../providers/registry.js';
+import { ENABLING_KEYS, type ProviderRegistry, type ShortKind } from '../providers/registry.js';
 import { ProviderError, type AttemptContext, type ShortMedia, type TranscriptionRequest } from '../providers/types.js';
+import { ruleFor } from '../routing/policy.js';
+import type { ShortModality } from '../routing/request.js';
+import { submitWithFallback } from '../routing/retry.js';
+import type { CandidateRef } from '../routing/router.js';
+import type { RoutingService } from '../routing/routing-service.js';
 import type { JobEventBus } from './job-events.js';
 import type { JobRecord, JobStore } from './job-store.js';
 import { SHORT_JOB_KIND, specPrompt, type AudioSourceRef, type ShortSpec } from './short-requests.js';
@@ -32,6 +37,7 @@ export interface ShortJobServiceOptions {
   logger: Logger;
   /** Where provider outputs enter the media store, under its size and time limits. */
   intake: MediaIntake;
+  routing: RoutingService;
   /** Least time between two writes (and publications) of a streaming job's partial text. */
   partialTextIntervalMs?: number;
 }
@@ -45,14 +51,18 @@ interface ShortResult {
 }
 
 /** The chosen provider and the call to make, ready before the job row exists. */
+/** One routed candidate, ready to call. */
+interface CandidateCall extends CandidateRef {
+  call: (context: AttemptContext, onDelta?: (delta: string) => void) => Promise<ShortResult>;
+}
+
 interface PreparedCall {
-  provider: string;
-  /** The pinned model, if any; the provider reports the one it used. */
-  model?: string;
+  /** Ranked by the router, best first; tried in order until one answers. */
+  candidates: CandidateCall[];
   /** Which kind of media the result holds, for the content-type check and file names. */
   mediaKind?: 'image' | 'audio';
-  call: (context: AttemptContext, onDelta?: (delta: string) => void) => Promise<ShortResult>;
   streams: boolean;
+  allowFallback: boolean;
 }
 
 const WHAT: Record<ShortKind, string> = {
@@ -91,6 +101,9 @@ const MIME_TYPES: Record<string, string> = {
 
 const DEFAULT_EXTENSION = { image: 'png', audio: 'mp3' } as const;
 
+/** Thrown inside a try when the job was canceled meanwhile: nothing more to do. */
+class CanceledMeanwhile extends Error {}
+
 export class ShortJobService {
   private readonly partialTextIntervalMs: number;
   /** Jobs this process is running now: never abandoned, whatever their age. */
@@ -109,8 +122,8 @@ export class ShortJobService {
    * provider, commits the job, runs it and returns it finished (SUCCEEDED or
    * FAILED). A reused idempotency key returns the job it made, as it stands.
    */
-  async run(spec: ShortSpec, idempotencyKey?: string): Promise<JobRecord> {
-    const prepared = await this.prepare(spec);
+  async run(spec: ShortSpec, idempotencyKey?: string, clientKey?: string): Promise<JobRecord> {
+    const { prepared, experiment } = await this.prepare(spec, clientKey);
     const { modality, operation } = SHORT_JOB_KIND[spec.kind];
     const outcome = await this.store.insert({
       id: uuidv7(),
@@ -121,6 +134,9 @@ export class ShortJobService {
       input: spec as unknown as Record<string, unknown>,
       inputHash: inputHash(spec),
       idempotencyKey: idempotencyKey ?? null,
+      clientKey: clientKey ?? null,
+      experiment: experiment?.name ?? null,
+      variant: experiment?.variant ?? null,
       // Never due: the poller has nothing to do for a job that runs inside its request.
       nextPollAt: null,
     });
@@ -163,53 +179,92 @@ export class ShortJobService {
     return failed;
   }
 
+  /**
+   * Tries the ranked candidates until one answers (each try a JobAttempt,
+   * the breakers told of each outcome), then stores the output.
+   */
   private async execute(job: JobRow, prepared: PreparedCall): Promise<JobRecord> {
-    const n = job.attemptCount + 1;
-    await this.store.insertAttempt({ jobId: job.id, n, provider: prepared.provider, model: prepared.model ?? null, status: 'RUNNING' });
-    const running = await this.store.transition(job.id, 'QUEUED', 'RUNNING', {
-      attemptCount: n,
-      provider: prepared.provider,
-      model: prepared.model ?? null,
-      progress: null,
-    });
-    if (!running) {
-      await this.store.finishAttempt(job.id, n, { status: 'CANCELED' });
-      return this.current(job.id);
-    }
-    const attempts = await this.store.attempts(job.id);
-    await this.publish(running, attempts);
-
-    const partial = prepared.streams
-      ? new PartialText(this.partialTextIntervalMs, (text) => this.writePartialText(running, attempts, text))
-      : undefined;
+    const { modality, operation } = job;
+    const fallback = ruleFor(this.options.routing.policy, modality, operation).fallback;
+    let running: JobRow | null = null;
     const cancellation = this.abortWhenCanceled(job.id);
-    let result: ShortResult;
+    let outcome;
     try {
-      result = await prepared.call(
-        { jobId: job.id, attempt: n, signal: cancellation.signal },
-        partial && ((delta) => partial.append(delta)),
-      );
+      outcome = await submitWithFallback({
+        candidates: prepared.candidates,
+        settings: fallback,
+        allowFallback: prepared.allowFallback,
+        random: this.options.routing.random,
+        breakers: this.options.routing.breakers,
+        signal: cancellation.signal,
+        submit: async (candidate, attempt) => {
+          const n = job.attemptCount + attempt;
+          const started = await this.startAttempt(job, running, candidate, n);
+          if (!started) throw new CanceledMeanwhile();
+          running = started.job;
+          const partial = prepared.streams
+            ? new PartialText(this.partialTextIntervalMs, (text) => this.writePartialText(started.job, started.attempts, text))
+            : undefined;
+          try {
+            const result = await candidate.call(
+              { jobId: job.id, attempt: n, signal: cancellation.signal },
+              partial && ((delta) => partial.append(delta)),
+            );
+            // Any partial write still in flight lands before the final state.
+            await partial?.close();
+            return result;
+          } catch (error) {
+            await partial?.close();
+            if (!cancellation.signal.aborted) {
+              await this.store.finishAttempt(job.id, n, { status: 'FAILED', error: this.failureInfo(job.id, error) });
+            }
+            throw error;
+          }
+        },
+      });
     } catch (error) {
-      await partial?.close();
-      if (cancellation.signal.aborted) return this.current(job.id); // canceled: cancelJob wrote the outcome
-      return this.finish(running, 'FAILED', { error: this.failureInfo(job.id, error) });
+      if (error instanceof CanceledMeanwhile) return this.current(job.id);
+      throw error;
     } finally {
       cancellation.stop();
     }
-    // Any partial write still in flight lands before the final state.
-    await partial?.close();
+    if (cancellation.signal.aborted) return this.current(job.id); // canceled: cancelJob wrote the outcome
+    const current: JobRow = running ?? job;
+    if (!outcome.ok) return this.finish(current, 'FAILED', { error: this.failureInfo(job.id, outcome.error) });
+    const result = outcome.value;
     let output: JobOutputInfo;
     try {
-      output = await this.storeOutput(running, prepared, result);
+      output = await this.storeOutput(current, prepared, result);
     } catch (error) {
       const retryable = error instanceof MediaFetchError ? error.retryable : false;
-      return this.finish(running, 'FAILED', {
+      return this.finish(current, 'FAILED', {
         error: { code: 'PROVIDER_ERROR', message: `could not store the output: ${(error as Error).message}`, retryable },
         costUsd: result.costUsd,
         model: result.model,
       });
     }
-    return this.finish(running, 'SUCCEEDED', { output, costUsd: result.costUsd, model: result.model, progress: 1 });
+    return this.finish(current, 'SUCCEEDED', { output, costUsd: result.costUsd, model: result.model, progress: 1 });
+  }
+
+  /** Writes attempt `n` and puts the job on it (RUNNING); null when the job was canceled meanwhile. */
+  private async startAttempt(
+    job: JobRow,
+    running: JobRow | null,
+    candidate: CandidateRef,
+    n: number,
+  ): Promise<{ job: JobRow; attempts: JobAttemptRow[] } | null> {
+    await this.store.insertAttempt({ jobId: job.id, n, provider: candidate.provider, model: candidate.model, status: 'RUNNING' });
+    const patch = { attemptCount: n, provider: candidate.provider, model: candidate.model, progress: null, output: null };
+    const started = running
+      ? await this.store.update(job.id, { status: 'RUNNING' }, patch)
+      : await this.store.transition(job.id, 'QUEUED', 'RUNNING', patch);
+    if (!started) {
+      await this.store.finishAttempt(job.id, n, { status: 'CANCELED' });
+      return null;
+    }
+    const attempts = await this.store.attempts(job.id);
+    await this.publish(started, attempts);
+    return { job: started, attempts };
   }
 
   /**
@@ -248,7 +303,7 @@ export class ShortJobService {
     status: Extract<JobStatus, 'SUCCEEDED' | 'FAILED'>,
     outcome: { output?: JobOutputInfo; error?: JobErrorInfo; costUsd?: number; model?: string; progress?: number },
   ): Promise<JobRecord> {
-    const finished = await this.store.finishJob(job, 'RUNNING', status, outcome);
+    const finished = await this.store.finishJob(job, job.status, status, outcome);
     if (!finished) return this.current(job.id); // canceled while the provider worked
     return this.publish(finished.job, finished.attempts);
   }
@@ -259,82 +314,94 @@ export class ShortJobService {
     return { code: 'INTERNAL', message: 'the gateway failed while calling the provider', retryable: false };
   }
 
-  /** Chooses the provider and builds the call; NoProviderError when none serves the kind. */
-  private async prepare(spec: ShortSpec): Promise<PreparedCall> {
+  /**
+   * Routes the request and builds a call for each ranked candidate;
+   * NoProviderError when none can serve it, BudgetExceededError when every
+   * estimate is above the caller's limit.
+   */
+  private async prepare(
+    spec: ShortSpec,
+    clientKey: string | undefined,
+  ): Promise<{ prepared: PreparedCall; experiment?: { name: string; variant: string } }> {
+    const { modality, operation } = SHORT_JOB_KIND[spec.kind];
+    if (this.options.providers.short(spec.kind).length === 0 || (spec.provider && this.options.providers.short(spec.kind, spec.provider).length === 0)) {
+      const keys = ENABLING_KEYS[spec.kind];
+      const message = spec.provider
+        ? `no registered provider named "${spec.provider}" serves ${WHAT[spec.kind]}`
+        : `no registered provider serves ${WHAT[spec.kind]}: set ${keys.join(' or ')} to enable one`;
+      throw new NoProviderError(message, keys);
+    }
+    const wishes = spec.wishes ?? {};
+    const decision = this.options.routing.route({
+      modality: modality as ShortModality,
+      operation,
+      ...(spec.provider ? { pin: { provider: spec.provider, ...(spec.request.model ? { model: spec.request.model } : {}) } } : {}),
+      ...(wishes.tier ? { tier: wishes.tier } : {}),
+      ...(wishes.strategy ? { strategy: wishes.strategy } : {}),
+      ...(wishes.maxCostUsd !== undefined ? { maxCostUsd: wishes.maxCostUsd } : {}),
+      ...(clientKey ? { callerKey: clientKey } : {}),
+    });
+    if (decision.outcome === 'OVER_BUDGET') {
+      const { cheapest } = decision;
+      throw new BudgetExceededError(
+        `no provider can do this within ${decision.maxCostUsd} USD: the cheapest estimate is ${cheapest.estimatedCostUsd.toFixed(6)} USD (${cheapest.provider} ${cheapest.model})`,
+        cheapest.estimatedCostUsd,
+      );
+    }
+    if (decision.outcome === 'NO_CANDIDATE') {
+      const reasons = decision.filtered.map((f) => `${f.provider} ${f.model}: ${f.reason}`).join('; ');
+      throw new NoProviderError(`no registered provider can serve this ${WHAT[spec.kind]} request (${reasons})`, ENABLING_KEYS[spec.kind]);
+    }
+    const audio = spec.kind === 'transcription' ? await this.audioInput(spec.request.source) : undefined;
+    const candidates = decision.candidates.map((candidate) => ({
+      provider: candidate.provider,
+      model: candidate.model,
+      call: this.callFor(spec, candidate, audio),
+    }));
+    return {
+      prepared: {
+        candidates,
+        streams: spec.kind === 'text' || spec.kind === 'code',
+        ...(spec.kind === 'image' ? { mediaKind: 'image' as const } : spec.kind === 'speech' ? { mediaKind: 'audio' as const } : {}),
+        allowFallback: wishes.allowFallback !== false,
+      },
+      ...(decision.experiment?.applied ? { experiment: decision.experiment } : {}),
+    };
+  }
+
+  /** The adapter call for one candidate: its provider, with the routed model. */
+  private callFor(spec: ShortSpec, candidate: CandidateRef, audio: TranscriptionRequest['audio'] | undefined): CandidateCall['call'] {
+    const model = candidate.model;
     switch (spec.kind) {
       case 'text': {
-        const provider = this.pick('text', spec.provider);
-        return {
-          provider: provider.name,
-          model: spec.request.model,
-          streams: true,
-          call: (context, onDelta) => provider.generateText(context, spec.request, onDelta),
-        };
+        const [provider] = this.options.providers.short('text', candidate.provider);
+        return (context, onDelta) => provider!.generateText(context, { ...spec.request, model }, onDelta);
       }
       case 'code': {
-        const provider = this.pick('code', spec.provider);
-        return {
-          provider: provider.name,
-          model: spec.request.model,
-          streams: true,
-          call: (context, onDelta) => provider.generateCode(context, spec.request, onDelta),
-        };
+        const [provider] = this.options.providers.short('code', candidate.provider);
+        return (context, onDelta) => provider!.generateCode(context, { ...spec.request, model }, onDelta);
       }
       case 'image': {
-        const provider = this.pick('image', spec.provider);
-        return {
-          provider: provider.name,
-          model: spec.request.model,
-          mediaKind: 'image',
-          streams: false,
-          call: (context) => provider.generateImage(context, spec.request),
-        };
+        const [provider] = this.options.providers.short('image', candidate.provider);
+        return (context) => provider!.generateImage(context, { ...spec.request, model });
       }
       case 'speech': {
-        const provider = this.pick('speech', spec.provider);
-        return {
-          provider: provider.name,
-          model: spec.request.model,
-          mediaKind: 'audio',
-          streams: false,
-          call: async (context) => {
-            const { media, ...usage } = await provider.speak(context, spec.request);
-            return { ...usage, media: [media] };
-          },
+        const [provider] = this.options.providers.short('speech', candidate.provider);
+        return async (context) => {
+          const { media, ...usage } = await provider!.speak(context, { ...spec.request, model });
+          return { ...usage, media: [media] };
         };
       }
       case 'transcription': {
-        const { source, ...rest } = spec.request;
-        const audio = await this.audioInput(source);
-        const provider = this.pick('transcription', spec.provider);
-        const request: TranscriptionRequest = { ...rest, audio };
-        return {
-          provider: provider.name,
-          model: spec.request.model,
-          streams: false,
-          call: (context) => provider.transcribe(context, request),
-        };
+        const [provider] = this.options.providers.short('transcription', candidate.provider);
+        const { source: _source, ...rest } = spec.request;
+        return (context) => provider!.transcribe(context, { ...rest, audio: audio!, model });
       }
       case 'vision': {
-        const provider = this.pick('vision', spec.provider);
-        return {
-          provider: provider.name,
-          model: spec.request.model,
-          streams: false,
-          call: (context) => provider.analyzeImage(context, spec.request),
-        };
+        const [provider] = this.options.providers.short('vision', candidate.provider);
+        return (context) => provider!.analyzeImage(context, { ...spec.request, model });
       }
     }
-  }
-
-  private pick<K extends ShortKind>(kind: K, name?: string): ShortProviders[K] {
-    const [provider] = this.options.providers.short(kind, name);
-    if (provider) return provider;
-    const keys = ENABLING_KEYS[kind];
-    const message = name
-      ? `no registered provider named "${name}" serves ${WHAT[kind]}`
-      : `no registered provider serves ${WHAT[kind]}: set ${keys.join(' or ')} to enable one`;
-    throw new NoProviderError(message, keys);
   }
 
   /** A URL goes to the provider as is; a source job's stored audio file is uploaded. */

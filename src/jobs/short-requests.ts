@@ -7,7 +7,7 @@ import type { JobOperation, Modality } from '../domain.js';
 import { ValidationError } from '../errors.js';
 import type { ShortKind } from '../providers/registry.js';
 import type { CodeRequest, ImageRequest, SpeechRequest, TextRequest, VisionRequest } from '../providers/types.js';
-import { httpsUrl, MAX_PROMPT_CHARS } from './video-requests.js';
+import { httpsUrl, MAX_PROMPT_CHARS, parseRouting, type RoutingInputLike, type RoutingWishes } from './video-requests.js';
 
 /** Chat prompts (text, code, vision) may carry a document; image and speech prompts are short. */
 export const MAX_CHAT_PROMPT_CHARS = 32_000;
@@ -17,13 +17,8 @@ export const MAX_IMAGE_SIDE = 2048;
 export const MAX_IMAGE_COUNT = 4;
 export const DEFAULT_IMAGE_SIDE = 1024;
 
-export interface RoutingInput {
-  provider?: string | null;
-  model?: string | null;
-}
-
 interface Routed {
-  routing?: RoutingInput | null;
+  routing?: RoutingInputLike | null;
 }
 
 export interface GenerateTextInput extends Routed {
@@ -73,7 +68,7 @@ export interface TranscriptionSpec {
 }
 
 /** A validated request; `provider` pins one provider by name. Stored as the job's input. */
-export type ShortSpec = { provider?: string } & (
+export type ShortSpec = { provider?: string; wishes?: RoutingWishes } & (
   | { kind: 'text'; request: TextRequest }
   | { kind: 'code'; request: CodeRequest }
   | { kind: 'image'; request: ImageRequest }
@@ -113,10 +108,12 @@ function wholeNumber(value: number | null | undefined, field: string, min: numbe
   return value;
 }
 
-function routing(input: Routed): { provider?: string; model?: string } {
-  const provider = text(input.routing?.provider, 'input.routing.provider', 100, true);
-  const model = text(input.routing?.model, 'input.routing.model', 200, true);
-  return { ...(provider ? { provider: provider.toLowerCase() } : {}), ...(model ? { model } : {}) };
+/** The pin goes with the request (provider, model); the rest of the wishes ride along for the router. */
+function routing(input: Routed): { provider?: string; model?: string; wishes?: RoutingWishes } {
+  const all = parseRouting(input.routing);
+  if (!all) return {};
+  const { provider, model, ...wishes } = all;
+  return { provider, model, ...(Object.keys(wishes).length > 0 ? { wishes } : {}) };
 }
 
 /** Drops undefined fields, so equal requests hash equally however they were spelled. */
@@ -125,7 +122,7 @@ function defined<T extends object>(value: T): T {
 }
 
 export function parseGenerateText(input: GenerateTextInput): ShortSpec {
-  const { provider, model } = routing(input);
+  const { provider, model, wishes } = routing(input);
   const temperature = input.temperature ?? undefined;
   if (temperature !== undefined && !(Number.isFinite(temperature) && temperature >= 0 && temperature <= 2)) {
     throw new ValidationError('temperature must be from 0 to 2', 'input.temperature');
@@ -133,6 +130,7 @@ export function parseGenerateText(input: GenerateTextInput): ShortSpec {
   return defined({
     kind: 'text',
     provider,
+    wishes,
     request: defined({
       prompt: text(input.prompt, 'input.prompt', MAX_CHAT_PROMPT_CHARS),
       system: text(input.system, 'input.system', MAX_CHAT_PROMPT_CHARS, true),
@@ -144,7 +142,7 @@ export function parseGenerateText(input: GenerateTextInput): ShortSpec {
 }
 
 export function parseGenerateCode(input: GenerateCodeInput): ShortSpec {
-  const { provider, model } = routing(input);
+  const { provider, model, wishes } = routing(input);
   const language = text(input.language, 'input.language', 40, true);
   if (language !== undefined && !/^[A-Za-z][A-Za-z0-9+#._ -]*$/.test(language)) {
     throw new ValidationError('language must be a programming language name, e.g. python', 'input.language');
@@ -152,6 +150,7 @@ export function parseGenerateCode(input: GenerateCodeInput): ShortSpec {
   return defined({
     kind: 'code',
     provider,
+    wishes,
     request: defined({
       prompt: text(input.prompt, 'input.prompt', MAX_CHAT_PROMPT_CHARS),
       language,
@@ -162,7 +161,7 @@ export function parseGenerateCode(input: GenerateCodeInput): ShortSpec {
 }
 
 export function parseGenerateImage(input: GenerateImageInput): ShortSpec {
-  const { provider, model } = routing(input);
+  const { provider, model, wishes } = routing(input);
   const side = (value: number | null | undefined, field: string) => {
     const size = wholeNumber(value, field, MIN_IMAGE_SIDE, MAX_IMAGE_SIDE) ?? DEFAULT_IMAGE_SIDE;
     if (size % 8 !== 0) throw new ValidationError(`${field.replace(/^input\./, '')} must be a multiple of 8`, field);
@@ -171,6 +170,7 @@ export function parseGenerateImage(input: GenerateImageInput): ShortSpec {
   return defined({
     kind: 'image',
     provider,
+    wishes,
     request: defined({
       prompt: text(input.prompt, 'input.prompt', MAX_PROMPT_CHARS),
       width: side(input.width, 'input.width'),
@@ -183,12 +183,13 @@ export function parseGenerateImage(input: GenerateImageInput): ShortSpec {
 }
 
 export function parseGenerateSpeech(input: GenerateSpeechInput): ShortSpec {
-  const { provider, model } = routing(input);
+  const { provider, model, wishes } = routing(input);
   const format = (input.format?.trim().toLowerCase() || 'mp3') as SpeechRequest['format'];
   if (format !== 'mp3' && format !== 'wav') throw new ValidationError('format must be mp3 or wav', 'input.format');
   return defined({
     kind: 'speech',
     provider,
+    wishes,
     request: defined({
       text: text(input.text, 'input.text', MAX_PROMPT_CHARS),
       voice: text(input.voice, 'input.voice', 100, true),
@@ -199,7 +200,7 @@ export function parseGenerateSpeech(input: GenerateSpeechInput): ShortSpec {
 }
 
 export function parseTranscribeAudio(input: TranscribeAudioInput): ShortSpec {
-  const { provider, model } = routing(input);
+  const { provider, model, wishes } = routing(input);
   const jobId = input.sourceJobId == null ? '' : String(input.sourceJobId).trim();
   const url = input.audioUrl?.trim() ?? '';
   if ((jobId === '') === (url === '')) {
@@ -210,14 +211,15 @@ export function parseTranscribeAudio(input: TranscribeAudioInput): ShortSpec {
   if (language !== undefined && !/^[a-z]{2,3}(-[a-z0-9]{2,8})?$/.test(language)) {
     throw new ValidationError('language must be a language code, e.g. en', 'input.language');
   }
-  return defined({ kind: 'transcription', provider, request: defined({ source, language, model }) });
+  return defined({ kind: 'transcription', provider, wishes, request: defined({ source, language, model }) });
 }
 
 export function parseAnalyzeImage(input: AnalyzeImageInput): ShortSpec {
-  const { provider, model } = routing(input);
+  const { provider, model, wishes } = routing(input);
   return defined({
     kind: 'vision',
     provider,
+    wishes,
     request: defined({
       imageUrl: httpsUrl(input.imageUrl, 'input.imageUrl'),
       prompt: text(input.prompt, 'input.prompt', MAX_CHAT_PROMPT_CHARS),

@@ -277,10 +277,25 @@ describe('provider failures end the job FAILED with the provider error', () => {
 
   it('a 429 is RATE_LIMITED and retryable', async () => {
     fake.failNext({ status: 429, message: 'Rate limit exceeded', retryAfter: 1 });
-    const result = await run(IMAGE, { prompt: 'too many' });
+    // Without fallbacks the first answer is final (with them, routing waits and asks again: below).
+    const result = await run(IMAGE, { prompt: 'too many', routing: { allowFallback: false } });
     expect(result.job.status).toBe('FAILED');
     expect(result.job.error).toMatchObject({ code: 'RATE_LIMITED', retryable: true });
     expect(result.job.output).toBeNull();
+  });
+});
+
+describe('retries at submission', () => {
+  it('a 429 with Retry-After is asked again after the wait, as a second attempt, and succeeds', async () => {
+    fake.failNext({ status: 429, message: 'Rate limit exceeded', retryAfter: 1 });
+    const started = Date.now();
+    const result = await run(IMAGE, { prompt: 'patience' });
+    expect(result.job.status).toBe('SUCCEEDED');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(result.job.attempts).toMatchObject([
+      { provider: 'together', status: 'FAILED', error: { code: 'RATE_LIMITED', retryable: true } },
+      { provider: 'together', status: 'SUCCEEDED' },
+    ]);
   });
 });
 

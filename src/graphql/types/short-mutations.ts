@@ -24,7 +24,7 @@ import {
 import { jobResult, JobResultUnion } from './job-result.js';
 
 function run(context: Context, parse: () => ShortSpec, idempotencyKey: string | null | undefined) {
-  return jobResult(async () => context.shortJobs.run(parse(), parseIdempotencyKey(idempotencyKey)));
+  return jobResult(async () => context.shortJobs.run(parse(), parseIdempotencyKey(idempotencyKey), context.clientKey));
 }
 
 builder.mutationFields((t) => ({
