@@ -138,10 +138,12 @@ export class VideoJobService {
       await this.pollOnce(job, provider, owner);
       return;
     }
-    if (job.attemptCount > 0 && !job.providerJobId) {
+    const last = job.attemptCount > 0 && !job.providerJobId ? (await this.store.attempts(job.id)).at(-1) : undefined;
+    if (last && !last.finishedAt) {
       // A submission that never recorded the provider's answer (a crash in
       // between). In-process work is free to start again; a cloud provider may
-      // have accepted it, and submitting again could pay twice.
+      // have accepted it, and submitting again could pay twice. (A closed last
+      // attempt is a fallback waiting for its next candidate.)
       const lastProvider = job.provider ? this.options.providers.video(job.provider) : undefined;
       if (!lastProvider?.runsInProcess) {
         await this.fail(job, {

@@ -268,6 +268,52 @@ describe('video through the cloud providers', () => {
     });
   });
 
+  describe('routing fallbacks', () => {
+    it('premium video goes to Runway first; a 500 at submission moves it to the next candidate', async () => {
+      runway.failNext({ status: 500, message: 'runway is down', match: { method: 'POST', path: '/v1/text_to_video' } });
+      const job = await generate({ prompt: 'premium fallback', durationSeconds: 5, routing: { tier: 'PREMIUM' } });
+      const { final } = await follow(job.id);
+      expect(final.status).toBe('SUCCEEDED');
+      expect(final.attempts[0]).toMatchObject({ provider: 'runway', status: 'FAILED', error: { code: 'PROVIDER_UNAVAILABLE' } });
+      expect(final.attempts).toHaveLength(2);
+      expect(final.attempts[1].provider).not.toBe('runway');
+      expect(final.attempts[1].status).toBe('SUCCEEDED');
+      expect(final.provider).toBe(final.attempts[1].provider);
+    });
+
+    it('a job Runway accepted and then failed retryably is resubmitted to another provider', async () => {
+      runway.scriptNextJob(['PENDING', 'RUNNING', { status: 'FAILED', error: { message: 'the model crashed', code: 'INTERNAL.BAD_OUTPUT.CODE01' } }]);
+      const job = await generate({ prompt: 'after acceptance', durationSeconds: 5, routing: { tier: 'PREMIUM' } });
+      const { final, events } = await follow(job.id);
+      expect(final.status).toBe('SUCCEEDED');
+      expect(final.attempts[0]).toMatchObject({ provider: 'runway', status: 'FAILED', error: { code: 'PROVIDER_UNAVAILABLE', retryable: true } });
+      expect(final.attempts[1].provider).not.toBe('runway');
+      // The resubmission shows in the progress events: back to QUEUED with the first attempt closed.
+      expect(events.some((e) => e.status === 'QUEUED' && e.attempts.length === 1 && e.attempts[0].status === 'FAILED')).toBe(true);
+    });
+
+    it('allowFallback: false fails the job on the first candidate, and a safety rejection is never moved', async () => {
+      runway.failNext({ status: 500, message: 'runway is down', match: { method: 'POST', path: '/v1/text_to_video' } });
+      const strict = (await follow((await generate({ prompt: 'no fallback', durationSeconds: 5, routing: { tier: 'PREMIUM', allowFallback: false } })).id)).final;
+      expect(strict).toMatchObject({ status: 'FAILED', error: { code: 'PROVIDER_UNAVAILABLE' } });
+      expect(strict.attempts).toHaveLength(1);
+
+      runway.scriptNextJob(['PENDING', { status: 'FAILED', error: { message: 'Prompt was flagged.', code: 'SAFETY.INPUT.TEXT' } }]);
+      const rejected = (await follow((await generate({ prompt: 'flagged', durationSeconds: 5, routing: { tier: 'PREMIUM' } })).id)).final;
+      expect(rejected).toMatchObject({ status: 'FAILED', error: { code: 'CONTENT_REJECTED' } });
+      expect(rejected.attempts).toHaveLength(1);
+    });
+
+    it('maxCostUsd below every estimate answers BudgetExceededError with the cheapest estimate', async () => {
+      const data = await gateway.graphql(
+        `mutation { generateVideo(input: { prompt: "x", durationSeconds: 5, routing: { maxCostUsd: 0.0001, tier: PREMIUM } }) {
+          __typename ... on BudgetExceededError { code message cheapestEstimateUsd } } }`,
+      );
+      expect(data.generateVideo).toMatchObject({ __typename: 'BudgetExceededError', code: 'BUDGET_EXCEEDED' });
+      expect(data.generateVideo.cheapestEstimateUsd).toBeGreaterThan(0.0001);
+    });
+  });
+
   it('a pinned provider without a key answers NoProviderError naming the keys', async () => {
     const data = await gateway.graphql(GENERATE, { input: { prompt: 'x', routing: { provider: 'nonesuch' } } });
     expect(data.generateVideo).toMatchObject({ __typename: 'NoProviderError', code: 'NO_PROVIDER' });
