@@ -78,6 +78,11 @@ export const JobType = builder.objectRef<JobRecord>('Job').implement({
       description: 'the provider serving the job now, or the one that finished it',
     }),
     model: t.exposeString('model', { nullable: true }),
+    experiment: t.exposeString('experiment', {
+      nullable: true,
+      description: 'the routing experiment whose variant chose the provider, if one did',
+    }),
+    variant: t.exposeString('variant', { nullable: true, description: 'the variant of `experiment` this job was routed by' }),
     prompt: t.exposeString('prompt', { nullable: true }),
     output: t.field({ type: JobOutputType, nullable: true, resolve: (job) => job.output }),
     error: t.field({ type: JobErrorType, nullable: true, resolve: (job) => job.error }),
