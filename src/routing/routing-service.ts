@@ -6,14 +6,14 @@
 
 import { EventEmitter, on } from 'node:events';
 import type { JobOperation, Modality } from '../domain.js';
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Support } from '../providers/types.js';
 import { proposeBanditRevision } from './bandit.js';
 import { CircuitBreakers, type BreakerStateChange, type BreakerView } from './breakers.js';
 import type { Capability } from './capabilities.js';
-import { checkRoutingPolicy, defaultRoutingPolicy, parseRoutingPolicy, type RoutingPolicy } from './policy.js';
+import { checkRoutingPolicy, defaultRoutingPolicy, parseRoutingPolicy, ruleFor, type RoutingPolicy } from './policy.js';
 import { seededRandom, type Random } from './random.js';
 import type { RouteRequest } from './request.js';
 import { Router, type CandidateRef, type RouteResult } from './router.js';
@@ -52,10 +52,12 @@ export class RoutingService {
   private readonly health = new EventEmitter().setMaxListeners(0);
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private current: readonly Capability[];
 
   constructor(private readonly options: RoutingServiceOptions) {
     const seed = defaultRoutingPolicy();
     this.random = options.random ?? seededRandom(Date.now());
+    this.current = options.capabilities;
     this.stats = new RoutingStats({ windowMs: options.statsWindowMs });
     this.breakers = new CircuitBreakers(seed.circuitBreaker, {
       onStateChange: (change) => {
@@ -119,7 +121,119 @@ export class RoutingService {
   }
 
   capabilities(): readonly Capability[] {
-    return this.options.capabilities;
+    return this.current;
+  }
+
+  /**
+   * What the providers' catalogs say now: video models of a known provider
+   * that nothing declares yet join the candidates (shaped like that
+   * provider's own video capability); models the catalogs removed leave
+   * them, configured ones included, so no request is routed to a model
+   * that is gone.
+   */
+  setCatalog(catalog: { live: readonly CatalogModelRef[]; removed: readonly CandidateRef[] }): void {
+    const removed = new Set(catalog.removed.map((m) => `${m.provider}\u0000${m.model}`));
+    const declared = new Set(this.options.capabilities.map((c) => `${c.provider}\u0000${c.model}`));
+    const discovered: Capability[] = [];
+    for (const model of catalog.live) {
+      const key = `${model.provider}\u0000${model.model}`;
+      if (model.modality !== 'VIDEO' || declared.has(key) || removed.has(key)) continue;
+      const template = this.options.capabilities.find(
+        (c) => c.provider === model.provider && c.modality === 'VIDEO' && c.operations.includes('GENERATE'),
+      );
+      if (template) discovered.push({ ...template, model: model.model, operations: ['GENERATE'] });
+    }
+    this.current = [...this.options.capabilities, ...discovered].filter((c) => !removed.has(`${c.provider}\u0000${c.model}`));
+    this.router.setCapabilities(this.current);
+  }
+
+  /**
+   * A new video model starts as a canary: it takes `weight` of the VIDEO
+   * GENERATE traffic (sticky per caller) so comparison starts at once. A
+   * logged revision; nothing when it is already named.
+   */
+  async addCanary(candidate: CandidateRef, weight: number, note: string): Promise<PolicyRevision | null> {
+    return this.revise('catalog', `canary ${candidate.provider} ${candidate.model} at ${weight}`, (policy) => {
+      const rule = videoGenerateRule(policy);
+      if (rule.canaries.some((c) => c.provider === candidate.provider && c.model === candidate.model)) return null;
+      rule.canaries.push({ ...candidate, weight, note });
+      return policy;
+    });
+  }
+
+  /** Operators' decision on a canary: promote it to a regular candidate, pause it (weight 0), or remove it from routing. */
+  async updateCanary(candidate: CandidateRef, action: 'PROMOTE' | 'PAUSE' | 'REMOVE', author: string): Promise<PolicyRevision> {
+    const revision = await this.revise(author, `${action.toLowerCase()} canary ${candidate.provider} ${candidate.model}`, (policy) => {
+      const rule = videoGenerateRule(policy);
+      const index = rule.canaries.findIndex((c) => c.provider === candidate.provider && c.model === candidate.model);
+      if (index < 0) throw new NotFoundError(`${candidate.provider} ${candidate.model} is not a canary`);
+      if (action === 'PAUSE') rule.canaries[index]!.weight = 0;
+      else rule.canaries.splice(index, 1);
+      if (action === 'REMOVE') {
+        for (const tier of Object.values(rule.tiers)) tier.exclude.push({ provider: candidate.provider, model: candidate.model });
+      }
+      return policy;
+    });
+    return revision!;
+  }
+
+  /**
+   * A model a catalog removed is taken out of every rule that names it
+   * (canaries, preferences, experiment variants). Returns where it was named.
+   */
+  async forgetModel(candidate: CandidateRef): Promise<{ revision: PolicyRevision | null; namedIn: string[] }> {
+    const namedIn: string[] = [];
+    const revision = await this.revise('catalog', `${candidate.provider} ${candidate.model} was removed from its catalog`, (policy) => {
+      const named = (p: { provider: string; model?: string | undefined }) => p.provider === candidate.provider && p.model === candidate.model;
+      for (const rule of policy.policies) {
+        const where = `${rule.modality} ${rule.operation}`;
+        const before = rule.canaries.length;
+        rule.canaries = rule.canaries.filter((c) => !named(c));
+        if (rule.canaries.length !== before) namedIn.push(`${where} canaries`);
+        for (const [tierName, tier] of Object.entries(rule.tiers)) {
+          for (const list of ['prefer', 'avoid'] as const) {
+            const kept = tier[list].filter((p) => !named(p));
+            if (kept.length !== tier[list].length) namedIn.push(`${where} tier ${tierName} ${list}`);
+            tier[list] = kept;
+          }
+        }
+        for (const [level, complexity] of Object.entries(rule.complexity)) {
+          for (const list of ['prefer', 'avoid'] as const) {
+            const kept = complexity[list].filter((p) => !named(p));
+            if (kept.length !== complexity[list].length) namedIn.push(`${where} complexity ${level} ${list}`);
+            complexity[list] = kept;
+          }
+        }
+        for (const experiment of rule.experiments) {
+          for (const variant of experiment.variants) {
+            const kept = variant.prefer.filter((p) => !named(p));
+            if (kept.length !== variant.prefer.length) namedIn.push(`${where} experiment ${experiment.name} variant ${variant.name}`);
+            variant.prefer = kept;
+          }
+        }
+      }
+      return namedIn.length > 0 ? policy : null;
+    });
+    return { revision, namedIn };
+  }
+
+  /** Writes `change(copy of the policy in force)` as the next revision; null when it changes nothing. */
+  private async revise(
+    author: string,
+    reason: string,
+    change: (policy: RoutingPolicy) => RoutingPolicy | null,
+  ): Promise<PolicyRevision | null> {
+    for (let tries = 0; tries < 3; tries++) {
+      await this.refresh();
+      const next = change(structuredClone(this.policy));
+      if (!next) return null;
+      try {
+        return await this.updatePolicy(next, author, reason);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    throw new ConflictError('the routing policy kept changing; try again');
   }
 
   /** The record of a finished attempt, taken into the figures at once (the refresh reloads them anyway). */
@@ -234,6 +348,20 @@ export class RoutingService {
     this.router.setPolicy(policy);
     this.breakers.reconfigure(policy.circuitBreaker);
   }
+}
+
+export interface CatalogModelRef extends CandidateRef {
+  modality: Modality | null;
+}
+
+/** The VIDEO GENERATE rule of a policy, added with defaults when it has none. */
+function videoGenerateRule(policy: RoutingPolicy): RoutingPolicy['policies'][number] {
+  let rule = policy.policies.find((r) => r.modality === 'VIDEO' && r.operation === 'GENERATE');
+  if (!rule) {
+    rule = ruleFor(policy, 'VIDEO', 'GENERATE');
+    policy.policies.push(rule);
+  }
+  return rule;
 }
 
 function sameRules(a: RoutingPolicy, b: RoutingPolicy): boolean {

@@ -154,4 +154,43 @@ describe('RoutingService', () => {
     }
     expect(runwayFirst / 1000).toBeGreaterThan(0.6);
   });
+
+  it('a catalog model joins as a 5% canary; operators pause, promote or remove it; a removed model leaves routing', async () => {
+    const service = services[1]!;
+    const canary = { provider: 'replicate', model: 'acme/new-video-model' };
+    service.setCatalog({ live: [{ ...canary, modality: 'VIDEO' }], removed: [] });
+    const revision = await service.addCanary(canary, 0.05, 'new in the catalog');
+    expect(revision).toMatchObject({ author: 'catalog' });
+    expect(await service.addCanary(canary, 0.05, 'again')).toBeNull();
+    const share = () => {
+      let first = 0;
+      for (let i = 0; i < 1000; i++) {
+        const decision = service.route({ ...generateRequest, callerKey: `canary-caller-${i}` });
+        if (decision.outcome === 'ROUTED' && decision.candidates[0]!.model === canary.model) first++;
+      }
+      return first / 1000;
+    };
+    const canaryShare = share();
+    expect(canaryShare).toBeGreaterThan(0.03);
+    expect(canaryShare).toBeLessThan(0.07);
+
+    await service.updateCanary(canary, 'PAUSE', 'admin:test');
+    expect(share()).toBe(0);
+    await service.updateCanary(canary, 'PROMOTE', 'admin:test');
+    const promoted = service.route({ ...generateRequest, callerKey: 'anyone' });
+    expect(promoted.outcome === 'ROUTED' && promoted.candidates.some((c) => c.model === canary.model)).toBe(true);
+    await expect(service.updateCanary(canary, 'REMOVE', 'admin:test')).rejects.toThrow(/not a canary/);
+
+    // The catalog drops a configured model that the policy names: it leaves routing and the policy.
+    const gone = { provider: 'runway', model: 'gen4.5' };
+    const policy = structuredClone(service.policy) as Record<string, any>;
+    const rule = policy.policies.find((r: any) => r.modality === 'VIDEO' && r.operation === 'GENERATE');
+    rule.tiers.PREMIUM.prefer = [gone];
+    await service.updatePolicy(policy, 'admin:test', 'prefer gen4.5');
+    const { namedIn } = await service.forgetModel(gone);
+    expect(namedIn).toContain('VIDEO GENERATE tier PREMIUM prefer');
+    service.setCatalog({ live: [], removed: [gone] });
+    const premium = service.route({ ...generateRequest, tier: 'PREMIUM' });
+    expect(premium.outcome === 'ROUTED' && premium.candidates.every((c) => c.model !== 'gen4.5')).toBe(true);
+  });
 });
