@@ -6,7 +6,7 @@
 
 import { GraphQLError } from 'graphql';
 import { assertUnreachable, type JobOperation, type Modality } from '../../domain.js';
-import { ConflictError, ValidationError } from '../../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../errors.js';
 import { SHORT_JOB_KIND } from '../../jobs/short-requests.js';
 import { parseEditVideo, parseExtendVideo, parseGenerateVideo, parseRouting } from '../../jobs/video-requests.js';
 import type { BreakerState, BreakerStateChange } from '../../routing/breakers.js';
@@ -18,7 +18,7 @@ import type { FilteredCandidate, RankedCandidate, RouteResult } from '../../rout
 import type { ComparisonRow, ExpectedFigures } from '../../routing/stats.js';
 import { builder, type Context } from '../builder.js';
 import { JobOperationEnum, ModalityEnum, RoutingStrategyEnum, TierEnum } from './enums.js';
-import { ConflictErrorType, errorResult, ValidationErrorType, type ErrorResult } from './errors.js';
+import { ConflictErrorType, errorResult, NotFoundErrorType, ValidationErrorType, type ErrorResult } from './errors.js';
 import { RoutingInput } from './inputs.js';
 import { jobResult, JobResultUnion } from './job-result.js';
 import { JobType } from './job.js';
@@ -269,17 +269,41 @@ const RoutingPolicyPayloadType = builder.objectRef<{ revision: PolicyRevision }>
 });
 
 const RoutingPolicyResultUnion = builder.unionType('RoutingPolicyResult', {
-  types: [RoutingPolicyPayloadType, ValidationErrorType, ConflictErrorType],
+  types: [RoutingPolicyPayloadType, ValidationErrorType, ConflictErrorType, NotFoundErrorType],
 });
 
 async function policyResult(run: () => Promise<PolicyRevision>): Promise<{ revision: PolicyRevision } | ErrorResult> {
   try {
     return { revision: await run() };
   } catch (error) {
-    if (error instanceof ValidationError || error instanceof ConflictError) return errorResult(error);
+    if (error instanceof ValidationError || error instanceof ConflictError || error instanceof NotFoundError) return errorResult(error);
     throw error;
   }
 }
+
+const CanaryActionEnum = builder.enumType('CanaryAction', {
+  values: {
+    PROMOTE: { description: 'a regular candidate from now on, with no traffic cap' },
+    PAUSE: { description: 'no traffic until promoted' },
+    REMOVE: { description: 'out of routing: excluded at every tier' },
+  },
+});
+
+builder.mutationField('updateCanary', (t) =>
+  t.field({
+    type: RoutingPolicyResultUnion,
+    description: 'Promotes, pauses or removes a canary model (a new policy revision). Not yet restricted to administrators.',
+    args: {
+      provider: t.arg.string({ required: true }),
+      model: t.arg.string({ required: true }),
+      action: t.arg({ type: CanaryActionEnum, required: true }),
+    },
+    resolve: (_root, { provider, model, action }, context) =>
+      policyResult(() =>
+        context.routing.updateCanary({ provider: provider.trim().toLowerCase(), model: model.trim() }, action, `admin:${context.clientKey.slice(0, 8)}`),
+      ),
+  }),
+);
 
 /** The revision this instance routes by (another instance's newer one arrives at the next refresh). */
 async function policyInForce(context: Context): Promise<PolicyRevision> {
