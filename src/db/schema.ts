@@ -116,4 +116,92 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   providerJobId: text('provider_job_id'),
   receivedAt: timestamptz('received_at').notNull().default(sql`now()`),
 });
-export const schema = { jobs, jobAttempts, jobRatings, routingPolicyRevisions, webhookDeliveries };
+
+/**
+ * What the catalog watcher last read of each provider model. A row is never
+ * deleted: a model gone from the catalog keeps its row with `removed_at` set,
+ * so a later reappearance and the history of first sight survive.
+ */
+export const modelSnapshots = pgTable(
+  'model_snapshots',
+  {
+    provider: text('provider').notNull(),
+    modelId: text('model_id').notNull(),
+    /** Null when the provider's type maps to none of ours. */
+    modality: text('modality').$type<Modality>(),
+    /** The provider's own word for the model's kind (Together `type`, a Replicate collection, a Runway endpoint). */
+    providerType: text('provider_type'),
+    /** Replicate's latest version id; null elsewhere. */
+    version: text('version'),
+    pricing: jsonb('pricing').$type<Record<string, unknown>>(),
+    displayName: text('display_name'),
+    firstSeenAt: timestamptz('first_seen_at').notNull(),
+    lastSeenAt: timestamptz('last_seen_at').notNull(),
+    removedAt: timestamptz('removed_at'),
+  },
+  (table) => [primaryKey({ columns: [table.provider, table.modelId] })],
+);
+
+export const CATALOG_EVENT_KINDS = ['NEW_MODEL', 'REMOVED_MODEL', 'NEW_VERSION', 'PRICE_CHANGED'] as const;
+export type CatalogEventKind = (typeof CATALOG_EVENT_KINDS)[number];
+
+/** Every change the catalog watcher noticed; ids are UUIDv7, so id order is the order recorded. */
+export const catalogEvents = pgTable(
+  'catalog_events',
+  {
+    id: uuid('id').primaryKey(),
+    provider: text('provider').notNull(),
+    modelId: text('model_id').notNull(),
+    kind: text('kind').$type<CatalogEventKind>().notNull(),
+    modality: text('modality').$type<Modality>(),
+    /** `{ before?, after? }`: the snapshot facts on either side of the change. */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+    at: timestamptz('at').notNull(),
+  },
+  (table) => [index('catalog_events_at_idx').on(table.at), index('catalog_events_provider_idx').on(table.provider, table.at)],
+);
+
+export const ALERT_DELIVERY_STATUSES = ['DELIVERED', 'FAILED'] as const;
+export type AlertDeliveryStatus = (typeof ALERT_DELIVERY_STATUSES)[number];
+
+/** One row per try of POSTing a catalog event to an alert webhook. */
+export const alertDeliveries = pgTable(
+  'alert_deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => catalogEvents.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    /** 1-based, per event and URL. */
+    attempt: integer('attempt').notNull(),
+    status: text('status').$type<AlertDeliveryStatus>().notNull(),
+    httpStatus: integer('http_status'),
+    error: text('error'),
+    at: timestamptz('at').notNull().default(sql`now()`),
+  },
+  (table) => [index('alert_deliveries_event_idx').on(table.eventId)],
+);
+
+/** Named leases, so that of several instances only one runs a singleton task (the catalog watch). */
+export const catalogLeases = pgTable('catalog_leases', {
+  name: text('name').primaryKey(),
+  owner: text('owner').notNull(),
+  leaseUntil: timestamptz('lease_until').notNull(),
+});
+
+export type ModelSnapshotRow = typeof modelSnapshots.$inferSelect;
+export type CatalogEventRow = typeof catalogEvents.$inferSelect;
+export type AlertDeliveryRow = typeof alertDeliveries.$inferSelect;
+
+export const schema = {
+  jobs,
+  jobAttempts,
+  jobRatings,
+  routingPolicyRevisions,
+  webhookDeliveries,
+  modelSnapshots,
+  catalogEvents,
+  alertDeliveries,
+  catalogLeases,
+};

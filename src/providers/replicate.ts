@@ -69,6 +69,15 @@ interface VideoAsk {
 
 type Mapping = { ok: true; input: Record<string, unknown> } | { ok: false; reason: string };
 
+/** The one way to build the SDK client (the adapter and the catalog reader share it): one attempt per call. */
+export function createReplicateClient(options: { apiKey: string; baseUrl?: string; timeoutMs?: number }): Replicate {
+  return new Replicate({
+    auth: options.apiKey,
+    baseUrl: options.baseUrl,
+    fetch: singleAttemptFetch(options.timeoutMs ?? 60_000),
+  });
+}
+
 export class ReplicateProvider implements VideoProvider {
   readonly name = 'replicate';
   readonly runsInProcess = false;
@@ -81,11 +90,7 @@ export class ReplicateProvider implements VideoProvider {
   private readonly download: DownloadLimits;
 
   constructor(options: ReplicateProviderOptions) {
-    this.client = new Replicate({
-      auth: options.apiKey,
-      baseUrl: options.baseUrl,
-      fetch: singleAttemptFetch(options.timeoutMs ?? 60_000),
-    });
+    this.client = createReplicateClient(options);
     this.models = options.config.replicate.models;
     this.store = options.store;
     this.logger = options.logger;

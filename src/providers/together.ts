@@ -76,6 +76,22 @@ const CODE_SYSTEM_PROMPT = [
   '(for example ```python). No explanations before or after the block.',
 ].join(' ');
 
+/** The one way to build the SDK client (the adapter and the catalog reader share it). */
+export function createTogetherClient(options: { apiKey: string; baseURL?: string; timeoutMs?: number }): Together {
+  return new Together({
+    apiKey: options.apiKey,
+    baseURL: options.baseURL,
+    // No retries in the SDK. Its default (2, with backoff) would multiply
+    // with the routing layer's cockatiel retries and fallbacks, and a
+    // retried POST /videos after a timeout may start (and bill) a second
+    // job. Failed polls are asked again by the job poller on its schedule.
+    maxRetries: 0,
+    timeout: options.timeoutMs ?? 120_000,
+    // The SDK logs to the console otherwise; our own logger records failures.
+    logLevel: 'off',
+  });
+}
+
 export class TogetherProvider
   implements VideoProvider, TextProvider, CodeProvider, ImageProvider, SpeechProvider, TranscriptionProvider, VisionProvider
 {
@@ -89,18 +105,7 @@ export class TogetherProvider
   private readonly download: DownloadLimits;
 
   constructor(options: TogetherProviderOptions) {
-    this.client = new Together({
-      apiKey: options.apiKey,
-      baseURL: options.baseURL,
-      // No retries in the SDK. Its default (2, with backoff) would multiply
-      // with the routing layer's cockatiel retries and fallbacks, and a
-      // retried POST /videos after a timeout may start (and bill) a second
-      // job. Failed polls are asked again by the job poller on its schedule.
-      maxRetries: 0,
-      timeout: options.timeoutMs ?? 120_000,
-      // The SDK logs to the console otherwise; our own logger records failures.
-      logLevel: 'off',
-    });
+    this.client = createTogetherClient(options);
     this.config = options.config.together;
     this.store = options.store;
     this.logger = options.logger;
