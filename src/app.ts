@@ -28,6 +28,11 @@ import { FileMediaStore, type MediaStore } from './media/store.js';
 import { loadProviderConfig } from './provider-config.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createProviderRegistry } from './providers/setup.js';
+import { AlertSender } from './catalog/alerts.js';
+import { CatalogEventBus, catalogForRouting, catalogReactions } from './catalog/catalog-reactions.js';
+import { createCatalogReaders } from './catalog/catalog-readers.js';
+import { CatalogStore } from './catalog/catalog-store.js';
+import { CatalogWatcher } from './catalog/catalog-watcher.js';
 import { defaultCapabilities } from './routing/capabilities.js';
 import { RatingService } from './routing/ratings.js';
 import { RoutingService } from './routing/routing-service.js';
@@ -56,6 +61,7 @@ export interface App {
   readonly media: MediaStore;
   readonly providers: ProviderRegistry;
   readonly routing: RoutingService;
+  readonly catalog: { watcher: CatalogWatcher; store: CatalogStore; bus: CatalogEventBus };
   readonly logger: Logger;
   /** http://host:port once started. */
   url(): string;
@@ -77,7 +83,9 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const media = new FileMediaStore(path.join(config.dataDir, 'media'));
   const providerConfig = loadProviderConfig(config.CONFIG_FILE);
   const providers = createProviderRegistry(config, { store: media, logger, providerConfig });
+  const catalogStore = new CatalogStore(database.db);
   const routing = new RoutingService({
+    catalog: () => catalogForRouting(catalogStore),
     store: new RoutingStore(database.db),
     providers,
     capabilities: defaultCapabilities(providerConfig),
@@ -86,6 +94,31 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     refreshMs: config.ROUTING_REFRESH_MS,
   });
   await routing.start();
+  const catalogBus = new CatalogEventBus();
+  const catalogWatcher = new CatalogWatcher({
+    store: catalogStore,
+    readers: createCatalogReaders({
+      config: providerConfig,
+      ...(config.TOGETHER_API_KEY ? { together: { apiKey: config.TOGETHER_API_KEY, baseURL: config.TOGETHER_BASE_URL } } : {}),
+      ...(config.REPLICATE_API_TOKEN ? { replicate: { apiKey: config.REPLICATE_API_TOKEN, baseUrl: config.REPLICATE_BASE_URL } } : {}),
+      runway: Boolean(config.RUNWAYML_API_SECRET),
+    }),
+    logger,
+    onEvent: catalogReactions({
+      store: catalogStore,
+      routing,
+      bus: catalogBus,
+      logger,
+      settings: {
+        newVideoModel: config.CATALOG_NEW_VIDEO_MODEL,
+        canaryWeight: config.CATALOG_CANARY_WEIGHT,
+        trustedProviders: config.CATALOG_TRUSTED_PROVIDERS,
+      },
+    }),
+    ...(config.ALERT_WEBHOOK_URLS.length > 0
+      ? { alerts: new AlertSender({ store: catalogStore, urls: config.ALERT_WEBHOOK_URLS, secret: config.ALERT_WEBHOOK_SECRET!, logger }) }
+      : {}),
+  });
   const ratings = new RatingService({ jobs, store: new RoutingStore(database.db) });
 
   const intake = new MediaIntake(media, {
@@ -139,7 +172,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   let listeningUrl = '';
   const publicBaseUrl = () => (config.PUBLIC_URL ?? listeningUrl).replace(/\/$/, '');
-  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, routing, ratings, publicBaseUrl };
+  const baseContext: Omit<Context, 'clientKey'> = { jobs, videoJobs, shortJobs, events, routing, ratings, catalog: { store: catalogStore, bus: catalogBus }, publicBaseUrl };
 
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
     schema: buildSchema(),
@@ -219,6 +252,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     media,
     providers,
     routing,
+    catalog: { watcher: catalogWatcher, store: catalogStore, bus: catalogBus },
     logger,
     url: () => listeningUrl,
     async start() {
@@ -234,9 +268,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       listeningUrl = `http://${host}:${address.port}`;
       started = true;
       if (overrides.startPoller !== false) poller.start();
+      if (config.CATALOG_WATCH_INTERVAL_MS > 0) catalogWatcher.start(config.CATALOG_WATCH_INTERVAL_MS);
     },
     async stop() {
       routing.stop();
+      await catalogWatcher.stop();
+      await catalogWatcher.settled();
       await poller.stop();
       await providers.close();
       if (started) {

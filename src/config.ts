@@ -47,6 +47,25 @@ const envSchema = z.object({
   LOCAL_MAX_RENDERS: z.coerce.number().int().min(1).max(64).default(2),
   /** How often each instance re-reads the routing policy and observed figures, in milliseconds. */
   ROUTING_REFRESH_MS: z.coerce.number().int().min(100).default(2000),
+  /** How often the providers' model catalogs are read, in milliseconds (0 turns the watch off). */
+  CATALOG_WATCH_INTERVAL_MS: z.coerce.number().int().min(0).default(5 * 60_000),
+  /** What a new video model of a trusted provider becomes: a canary in routing, or nothing. */
+  CATALOG_NEW_VIDEO_MODEL: z.enum(['CANARY', 'NONE']).default('CANARY'),
+  /** The share of video traffic a canary takes (0..1). */
+  CATALOG_CANARY_WEIGHT: z.coerce.number().min(0).max(1).default(0.05),
+  /** Providers whose new models may become canaries, comma-separated. */
+  CATALOG_TRUSTED_PROVIDERS: z
+    .string()
+    .default('together,runway,replicate')
+    .transform((value) => value.split(',').map((name) => name.trim().toLowerCase()).filter(Boolean)),
+  /** Where catalog changes are POSTed, comma-separated URLs. */
+  ALERT_WEBHOOK_URLS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((url) => url.trim()).filter(Boolean))
+    .pipe(z.array(z.url())),
+  /** Signs the alerts (HMAC-SHA256); required when ALERT_WEBHOOK_URLS is set. */
+  ALERT_WEBHOOK_SECRET: optionalSecret,
   TOGETHER_API_KEY: optionalSecret,
   TOGETHER_BASE_URL: optionalUrl,
   RUNWAYML_API_SECRET: optionalSecret,
@@ -81,6 +100,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const value = parsed.data;
+  if (value.ALERT_WEBHOOK_URLS.length > 0 && !value.ALERT_WEBHOOK_SECRET) {
+    throw new ConfigError(['ALERT_WEBHOOK_SECRET: required when ALERT_WEBHOOK_URLS is set (alerts are signed)']);
+  }
   return {
     ...value,
     dataDir: path.resolve(value.DATA_DIR),
@@ -94,5 +116,6 @@ export const SECRET_KEYS = [
   'RUNWAYML_API_SECRET',
   'REPLICATE_API_TOKEN',
   'REPLICATE_WEBHOOK_SECRET',
+  'ALERT_WEBHOOK_SECRET',
   'DATABASE_URL',
 ] as const;

@@ -7,6 +7,8 @@ import type { JobEventBus } from '../jobs/job-events.js';
 import type { JobStore } from '../jobs/job-store.js';
 import type { RatingService } from '../routing/ratings.js';
 import type { RoutingService } from '../routing/routing-service.js';
+import type { CatalogEventBus } from '../catalog/catalog-reactions.js';
+import type { CatalogStore } from '../catalog/catalog-store.js';
 import type { ShortJobService } from '../jobs/short-job-service.js';
 
 export interface Context {
@@ -16,6 +18,7 @@ export interface Context {
   events: JobEventBus;
   /** Absolute base URL that media URLs are served under, e.g. http://127.0.0.1:4000 */
   routing: RoutingService;
+  catalog: { store: CatalogStore; bus: CatalogEventBus };
   ratings: RatingService;
   publicBaseUrl: () => string;
   /** The caller, as an opaque hash (see http/client-key.ts). */

@@ -12,6 +12,7 @@ import './types/short-mutations.js';
 import './types/queries.js';
 import './types/subscriptions.js';
 import './types/routing.js';
+import './types/catalog.js';
 
 let schema: GraphQLSchema | undefined;
 

@@ -32,6 +32,8 @@ export interface RoutingServiceOptions {
   refreshMs?: number;
   /** How far back observed figures look. */
   statsWindowMs?: number;
+  /** The providers' catalogs as last read (any instance's watcher): reloaded at every refresh. */
+  catalog?: () => Promise<{ live: readonly CatalogModelRef[]; removed: readonly CandidateRef[] }>;
 }
 
 export interface PolicyRevision {
@@ -291,6 +293,7 @@ export class RoutingService {
 
   private async refreshOnce(): Promise<void> {
     try {
+      if (this.options.catalog) this.setCatalog(await this.options.catalog());
       const latest = await this.options.store.latestPolicy();
       if (latest && latest.version !== this.policy.version) this.apply(parseRoutingPolicy(latest.policy, `revision ${latest.version}`));
       const windowMs = this.options.statsWindowMs ?? 7 * 24 * 60 * 60 * 1000;
