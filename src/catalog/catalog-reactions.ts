@@ -3,7 +3,8 @@
 // join routing as a canary, and a removed model leaves routing (and every
 // policy rule that named it) instead of failing requests.
 
-import { EventEmitter, on } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { eventStream } from '../event-stream.js';
 import type { Logger } from '../logger.js';
 import type { RoutingService } from '../routing/routing-service.js';
 import type { CatalogEvent, CatalogStore } from './catalog-store.js';
@@ -23,19 +24,7 @@ export class CatalogEventBus {
   }
 
   subscribe(): AsyncIterableIterator<CatalogEvent> {
-    const source = on(this.emitter, 'event');
-    const events: AsyncIterableIterator<CatalogEvent> = {
-      async next() {
-        const result = await source.next();
-        return result.done ? { done: true, value: undefined } : { done: false, value: result.value[0] as CatalogEvent };
-      },
-      async return() {
-        await source.return?.();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => events,
-    };
-    return events;
+    return eventStream<CatalogEvent>(this.emitter, 'event');
   }
 }
 

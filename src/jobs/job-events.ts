@@ -2,7 +2,8 @@
 // now, a shared bus (Redis) for several later. Topics are per job; a payload
 // carries the whole job as it stands, so subscribers read nothing back.
 
-import { EventEmitter, on } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { eventStream } from '../event-stream.js';
 import type { JobRecord } from './job-store.js';
 
 export interface JobChangedEvent {
@@ -28,21 +29,6 @@ export class InProcessJobEventBus implements JobEventBus {
   }
 
   subscribe(jobId: string): AsyncIterableIterator<JobChangedEvent> {
-    // events.on listens from this call on and buffers until read.
-    const source = on(this.emitter, `job:${jobId}`);
-    const events: AsyncIterableIterator<JobChangedEvent> = {
-      async next() {
-        const result = await source.next();
-        return result.done ? { done: true, value: undefined } : { done: false, value: result.value[0] as JobChangedEvent };
-      },
-      async return() {
-        await source.return?.();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]() {
-        return events;
-      },
-    };
-    return events;
+    return eventStream<JobChangedEvent>(this.emitter, `job:${jobId}`);
   }
 }

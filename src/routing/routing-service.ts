@@ -4,7 +4,8 @@
 // circuit breakers whose changes are published, observed figures loaded from
 // recent jobs, and the bandit's weight shifts, each a logged revision.
 
-import { EventEmitter, on } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { eventStream } from '../event-stream.js';
 import type { JobOperation, Modality } from '../domain.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -99,19 +100,12 @@ export class RoutingService {
 
   /** Breaker changes from now on (the providerHealth subscription). */
   healthChanges(): AsyncIterableIterator<BreakerStateChange> {
-    const source = on(this.health, 'change');
-    const changes: AsyncIterableIterator<BreakerStateChange> = {
-      async next() {
-        const result = await source.next();
-        return result.done ? { done: true, value: undefined } : { done: false, value: result.value[0] as BreakerStateChange };
-      },
-      async return() {
-        await source.return?.();
-        return { done: true, value: undefined };
-      },
-      [Symbol.asyncIterator]: () => changes,
-    };
-    return changes;
+    return eventStream<BreakerStateChange>(this.health, 'change');
+  }
+
+  /** How many healthChanges() streams are open (a subscriber can wait until it is listening). */
+  healthSubscribers(): number {
+    return this.health.listenerCount('change');
   }
 
   breakerViews(): BreakerView[] {

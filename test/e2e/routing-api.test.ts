@@ -7,7 +7,6 @@
 // (their keys set), one with no keys and no poller (only the local provider,
 // and jobs that stay QUEUED).
 
-import type { EventEmitter } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultProviderConfig } from '../../src/provider-config.js';
 import { startReplicateFake, type ReplicateFake } from '../fakes/replicate.js';
@@ -341,8 +340,7 @@ describe('providerHealth', () => {
     );
     try {
       // graphql-ws does not acknowledge a subscription: wait until the server listens for changes.
-      const health = (gateway.app.routing as unknown as { health: EventEmitter }).health;
-      await expect.poll(() => health.listenerCount('change'), { timeout: 5000 }).toBeGreaterThan(0);
+      await expect.poll(() => gateway.app.routing.healthSubscribers(), { timeout: 5000 }).toBeGreaterThan(0);
 
       const threshold = gateway.app.routing.policy.circuitBreaker.consecutiveFailures;
       for (let i = 0; i < threshold; i++) await gateway.app.routing.breakers.record('runway', 'gen4.5', 'failure');
