@@ -79,6 +79,20 @@ export class AlertSender {
     return Promise.all(this.urls.map((url) => this.sendTo(url, event)));
   }
 
+  /**
+   * Sends the alerts a crash lost: events of the last day never tried at a
+   * URL, older than `graceMs` (younger ones may still be on their way).
+   */
+  async resendMissing(graceMs = 60_000): Promise<AlertOutcome[]> {
+    const now = this.now().getTime();
+    const outcomes: AlertOutcome[] = [];
+    for (const url of this.urls) {
+      const missing = await this.store.eventsNeverSent(url, new Date(now - 24 * 60 * 60 * 1000), new Date(now - graceMs));
+      for (const event of missing) outcomes.push(await this.sendTo(url, event));
+    }
+    return outcomes;
+  }
+
   private async sendTo(url: string, event: CatalogEvent): Promise<AlertOutcome> {
     const body = JSON.stringify(alertPayload(event));
     // cockatiel's maxAttempts counts retries, not tries.

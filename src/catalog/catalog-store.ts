@@ -179,6 +179,27 @@ export class CatalogStore {
   }
 
   /** Every try for one event, in order. */
+  /**
+   * Events from `since` to `before` never tried at `url`: their process died
+   * between recording them and sending the alert. (Events whose tries all
+   * failed were retried already and are left as they are.)
+   */
+  async eventsNeverSent(url: string, since: Date, before: Date): Promise<CatalogEvent[]> {
+    const rows = await this.db
+      .select()
+      .from(catalogEvents)
+      .where(
+        and(
+          gte(catalogEvents.at, since),
+          lt(catalogEvents.at, before),
+          sql`not exists (select 1 from ${alertDeliveries} where ${alertDeliveries.eventId} = ${catalogEvents.id} and ${alertDeliveries.url} = ${url})`,
+        ),
+      )
+      .orderBy(asc(catalogEvents.at), asc(catalogEvents.id))
+      .limit(100);
+    return rows.map((row) => ({ ...row, details: row.details as CatalogEventDetails }));
+  }
+
   async deliveries(eventId: string): Promise<AlertDeliveryRow[]> {
     return this.db
       .select()

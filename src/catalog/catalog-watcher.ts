@@ -27,6 +27,8 @@ export type ProviderCheck =
 export interface CatalogAlerts {
   /** Must not reject: it logs its own failures. */
   send(event: CatalogEvent): Promise<unknown>;
+  /** Sends what a crash kept from being sent (run by the lease holder at each check). */
+  resendMissing?(): Promise<unknown>;
 }
 
 export interface CatalogWatcherOptions {
@@ -103,6 +105,7 @@ export class CatalogWatcher {
         const checks = await this.checkNow();
         const failed = checks.filter((c) => !c.ok).map((c) => c.provider);
         if (failed.length) this.options.logger.warn({ failed }, 'catalog watch: some catalogs could not be read');
+        await this.options.alerts?.resendMissing?.();
       }
     };
     const loop = () => {

@@ -156,6 +156,25 @@ describe('AlertSender', () => {
     expect(output()).not.toContain(SECRET);
   });
 
+  it('sends the alerts a crash lost (events never tried), once, and leaves events already tried alone', async () => {
+    const lost = await recordedEvent();
+    const tried = await recordedEvent();
+    answers = [400];
+    await sender().send(tried); // tried once and refused: not the crash case
+    received.length = 0;
+    answers = [];
+    const later = () => new Date(Date.now() + 120_000);
+    const outcomes = await sender({ now: later }).resendMissing();
+    const resentIds = received.map((request) => request.headers[ALERT_HEADERS.eventId]);
+    expect(resentIds).toContain(lost.id);
+    expect(resentIds).not.toContain(tried.id);
+    expect(outcomes.every((o) => o.delivered)).toBe(true);
+    expect((await store.deliveries(lost.id)).map((d) => d.status)).toEqual(['DELIVERED']);
+    received.length = 0;
+    await sender({ now: later }).resendMissing();
+    expect(received.map((request) => request.headers[ALERT_HEADERS.eventId])).not.toContain(lost.id);
+  });
+
   it('gives up after the bounded tries when the receiver stays down, and does not retry a 4xx', async () => {
     const event = await recordedEvent();
     answers = [503, 503, 503, 503];
