@@ -1,4 +1,4 @@
-// Run at `npm install`: makes the empty-cluster template that lets the first
+// Run at `npm install`: makes the migrated-cluster template that lets the first
 // start on a fresh data folder skip PGlite's initdb. Never fails the install:
 // without the template the gateway still starts, only slower.
 import { PGLITE_TEMPLATE_PATH, writePgliteTemplate } from '../src/db/pglite-template.js';
